@@ -1,0 +1,36 @@
+"""colorize: bring colour back to black-and-white photos.
+
+The public API in one screen::
+
+    from colorize import colorize_image, list_models
+    colorize_image("grandma.jpg", model="default").save("grandma-colour.png")
+
+Models predict the a/b colour channels of CIELAB from L at a small working size; the photo
+keeps its own full-resolution L (see ``colorize.pipeline``).
+"""
+
+from .errors import ColorizeError, InvalidImageError, WeightsNotFoundError
+from .hub import has_weights, load_model, save_pretrained
+from .io import load_image
+from .pipeline import Colorization, colorize_batch, colorize_image, colorize_images, colorize_with_details
+from .zoo import DEFAULT_MODEL, ModelSpec, get_spec, list_models, register_model
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "Colorization",
+    "ColorizeError",
+    "InvalidImageError",
+    "ModelSpec",
+    "WeightsNotFoundError",
+    "colorize_batch",
+    "colorize_image",
+    "colorize_images",
+    "colorize_with_details",
+    "get_spec",
+    "has_weights",
+    "list_models",
+    "load_image",
+    "load_model",
+    "register_model",
+    "save_pretrained",
+]

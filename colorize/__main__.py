@@ -1,0 +1,89 @@
+"""Command line: colorize files and folders, or list the models.
+
+    python -m colorize old_photos/ scan.tif --model default --out coloured/
+    python -m colorize --list-models
+
+Every input becomes ``OUT/<stem>.png`` at its full resolution. A file that cannot be read is
+reported and skipped; the exit status is 1 if any file failed, so scripts notice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from .errors import ColorizeError
+from .hub import has_weights, load_model
+from .io import find_images
+from .pipeline import colorize_with_details
+from .zoo import DEFAULT_MODEL, MODELS
+
+
+def print_models() -> None:
+    """One model per line, name first: name, status, working size, description."""
+    for name, spec in MODELS.items():
+        status = "ready" if has_weights(name) else "not trained yet"
+        default = " (default)" if name == DEFAULT_MODEL else ""
+        print(f"{name}{default}\t{status}\t{spec.working_size}px\t{spec.description}")
+
+
+def output_paths(inputs: list[Path], out: Path) -> dict[Path, Path]:
+    """``OUT/<stem>.png`` for every input; stems that collide get their parent folder's name."""
+    stems = [path.stem for path in inputs]
+    return {path: out / (f"{path.parent.name}_{path.stem}.png" if stems.count(path.stem) > 1 else f"{path.stem}.png")
+            for path in inputs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m colorize", description="Bring colour back to black-and-white photos.")
+    parser.add_argument("inputs", nargs="*", type=Path, help="image files and folders (searched recursively)")
+    parser.add_argument("--model", default="default", help="model name (see --list-models) or a weights folder")
+    parser.add_argument("--out", type=Path, default=Path("colorized"), help="output folder (default: ./colorized)")
+    parser.add_argument("--saturation", type=float, default=1.0, help="colour strength: 0 gray, 1 as predicted, >1 bolder")
+    parser.add_argument("--working-size", type=int, help="override the model's working resolution (pixels per side)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    parser.add_argument("--list-models", action="store_true", help="print the available models and exit")
+    args = parser.parse_args(argv)
+
+    if args.list_models:
+        print_models()
+        return 0
+    if not args.inputs:
+        parser.error("give at least one image file or folder (or --list-models)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        inputs = find_images(args.inputs)
+    except ColorizeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not inputs:
+        print("error: no image files found in the given paths.", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    model = Path(args.model) if Path(args.model).is_dir() else args.model
+    try:
+        load_model(model)
+    except ColorizeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    failures = 0
+    for source, target in tqdm(output_paths(inputs, args.out).items(), desc="colorizing", unit="photo"):
+        try:
+            result = colorize_with_details(source, model, saturation=args.saturation, working_size=args.working_size)
+        except ColorizeError as error:
+            failures += 1
+            tqdm.write(f"failed: {source}: {error}", file=sys.stderr)
+            continue
+        Image.fromarray(result.colorized).save(target)
+    print(f"{len(inputs) - failures} of {len(inputs)} photos written to {args.out}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Generator architectures, one family per file; every one maps L (N,1,H,W) to ab (N,2,H,W).
+
+``ARCHITECTURES`` is the explicit registry the model table refers to by name.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .autoencoder import ColorAutoEncoder
+from .cnn import ColorizationNet
+from .common import ColorizationModel
+from .shallow import ShallowColorizationNet
+from .unet import ResNetUNet
+
+ARCHITECTURES: dict[str, type[ColorizationModel]] = {
+    "cnn": ColorizationNet,
+    "shallow": ShallowColorizationNet,
+    "autoencoder": ColorAutoEncoder,
+    "unet": ResNetUNet,
+}
+
+
+def build_architecture(arch: str, **kwargs) -> ColorizationModel:
+    """Instantiate a registered architecture with its keyword arguments."""
+    if arch not in ARCHITECTURES:
+        raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

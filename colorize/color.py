@@ -1,0 +1,218 @@
+"""sRGB <-> CIELAB (D65, 2° observer) in torch, and the one place for Lab normalisation.
+
+The colour contract of the whole project lives here:
+
+* RGB images are float32 in [0, 1], layout (N, 3, H, W), sRGB-encoded.
+* L is in Lab units, 0..100; a and b are in Lab units, roughly -110..110.
+* Models see ``normalize_l(L)`` in [-1, 1] and produce ``ab / AB_SCALE`` in [-1, 1]
+  (a tanh output), so the constants below are the only normalisation in the code base.
+
+The formulas follow scikit-image's ``rgb2lab``/``lab2rgb`` so that numbers agree with the
+reference implementation used across colorization papers. Every conversion runs in
+float32 even inside an autocast region: half precision loses about 1 ΔE in the cube roots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+L_CENTER = 50.0
+L_SCALE = 50.0
+AB_SCALE = 110.0
+
+# sRGB primaries -> CIE XYZ, and the D65 reference white (scikit-image's values).
+_XYZ_FROM_RGB = torch.tensor(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ],
+    dtype=torch.float64,
+)
+_RGB_FROM_XYZ = torch.linalg.inv(_XYZ_FROM_RGB)
+_D65_WHITE = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+
+_EPSILON = 0.008856  # (6/29)^3: below it the Lab cube root becomes linear
+_KAPPA = 7.787
+_DELTA = 16.0 / 116.0
+
+
+def normalize_l(l: torch.Tensor) -> torch.Tensor:
+    """Map L (0..100) to the network input range [-1, 1]."""
+    return (l - L_CENTER) / L_SCALE
+
+
+def normalize_ab(ab: torch.Tensor) -> torch.Tensor:
+    """Map ab in Lab units to the network target range, about [-1, 1]."""
+    return ab / AB_SCALE
+
+
+def denormalize_ab(ab_normalized: torch.Tensor) -> torch.Tensor:
+    """Map a network's tanh output back to ab in Lab units."""
+    return ab_normalized * AB_SCALE
+
+
+def _apply_matrix(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """Multiply every pixel of an (N, 3, H, W) image by a 3x3 matrix."""
+    return torch.einsum("ij,njhw->nihw", matrix.to(image), image)
+
+
+def _channel_vector(vector: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return vector.to(like).view(1, 3, 1, 1)
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    """Convert sRGB to CIELAB.
+
+    Args:
+        rgb: (N, 3, H, W) float in [0, 1], any device.
+    Returns:
+        (N, 3, H, W) float32 with L in 0..100 and a, b in Lab units.
+    """
+    with torch.autocast(rgb.device.type, enabled=False):
+        rgb = rgb.float()
+        linear = torch.where(
+            rgb > 0.04045,
+            ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4,
+            rgb / 12.92,
+        )
+        xyz = _apply_matrix(_XYZ_FROM_RGB, linear) / _channel_vector(_D65_WHITE, linear)
+        f = torch.where(
+            xyz > _EPSILON,
+            xyz.clamp(min=_EPSILON) ** (1.0 / 3.0),
+            _KAPPA * xyz + _DELTA,
+        )
+        fx, fy, fz = f[:, 0:1], f[:, 1:2], f[:, 2:3]
+        l = 116.0 * fy - 16.0
+        a = 500.0 * (fx - fy)
+        b = 200.0 * (fy - fz)
+        return torch.cat([l, a, b], dim=1)
+
+
+def _lab_to_linear_rgb(lab: torch.Tensor, clamp_z: bool = False) -> torch.Tensor:
+    """Lab -> linear RGB without clipping, so that out-of-gamut colours stay visible.
+
+    ``clamp_z`` reproduces scikit-image, which sets a negative Z to zero before converting.
+    """
+    l, a, b = lab[:, 0:1], lab[:, 1:2], lab[:, 2:3]
+    fy = (l + 16.0) / 116.0
+    fz = fy - b / 200.0
+    f = torch.cat([fy + a / 500.0, fy, fz.clamp(min=0.0) if clamp_z else fz], dim=1)
+    xyz = torch.where(f > 0.2068966, f.clamp(min=0.2068966) ** 3, (f - _DELTA) / _KAPPA)
+    return _apply_matrix(_RGB_FROM_XYZ, xyz * _channel_vector(_D65_WHITE, f))
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """Convert CIELAB to sRGB, clipping out-of-gamut colours to [0, 1].
+
+    Args:
+        lab: (N, 3, H, W) float, L in 0..100, a and b in Lab units, any device.
+    Returns:
+        (N, 3, H, W) float32 sRGB in [0, 1].
+    """
+    with torch.autocast(lab.device.type, enabled=False):
+        linear = _lab_to_linear_rgb(lab.float(), clamp_z=True)
+        rgb = torch.where(
+            linear > 0.0031308,
+            1.055 * linear.clamp(min=0.0031308) ** (1.0 / 2.4) - 0.055,
+            12.92 * linear,
+        )
+        return rgb.clamp(0.0, 1.0)
+
+
+def image_to_tensor(image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 RGB array -> (1, 3, H, W) float32 tensor in [0, 1]."""
+    return torch.from_numpy(np.require(image, requirements=["C", "W"])).permute(2, 0, 1)[None].float() / 255.0
+
+
+def tensor_to_image(rgb: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) float tensor in [0, 1] -> (H, W, 3) uint8 RGB array, rounded."""
+    scaled = (rgb[0].clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
+    return scaled.permute(1, 2, 0).cpu().numpy()
+
+
+def image_to_lab(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB array -> (H, W, 3) float32 Lab array."""
+    return rgb_to_lab(image_to_tensor(image))[0].permute(1, 2, 0).numpy()
+
+
+def lab_to_image(lab: np.ndarray) -> np.ndarray:
+    """(H, W, 3) Lab array -> (H, W, 3) uint8 RGB array (out-of-gamut colours clipped)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(lab, dtype=np.float32)).permute(2, 0, 1)[None]
+    return tensor_to_image(lab_to_rgb(tensor))
+
+
+def gray_image(image: np.ndarray) -> np.ndarray:
+    """The photo with its colour removed (a = b = 0): the 'gray baseline' every metric compares to.
+
+    Works in bands of rows so that a 50-megapixel scan stays within a few hundred megabytes.
+    """
+    out = np.empty_like(image)
+    band = max(1, (1 << 20) // image.shape[1])
+    for top in range(0, image.shape[0], band):
+        lab = image_to_lab(image[top : top + band])
+        lab[..., 1:] = 0.0
+        out[top : top + band] = lab_to_image(lab)
+    return out
+
+
+def mean_chroma(image: np.ndarray) -> float:
+    """Mean Lab chroma sqrt(a² + b²) of an (H, W, 3) uint8 RGB photo; about 0 for black and white.
+
+    Big photos are subsampled to about a quarter megapixel: the mean barely moves and a
+    50-megapixel scan does not need 600 MB of float Lab just to answer this question.
+    """
+    step = max(1, int(np.sqrt(image.shape[0] * image.shape[1] / 250_000)))
+    lab = image_to_lab(image[::step, ::step])
+    return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
+
+
+GRAYSCALE_CHROMA = 5.0
+"""Photos whose mean chroma is below this count as black and white (the threshold used to
+build ../shared/data): no colour ground truth for metrics, and skipped by training."""
+
+
+def is_grayscale(image: np.ndarray, threshold: float = GRAYSCALE_CHROMA) -> bool:
+    """Whether an (H, W, 3) uint8 RGB photo is black and white (or nearly, e.g. faintly toned)."""
+    return mean_chroma(image) < threshold
+
+
+def fit_ab_to_gamut(l: torch.Tensor, ab: torch.Tensor, steps: int = 8) -> torch.Tensor:
+    """Shrink each pixel's ab towards grey until L + ab is a displayable sRGB colour.
+
+    Clipping RGB instead would change the pixel's lightness; scaling ab keeps L and hue and
+    only gives up chroma. A bisection on the scale factor runs on the out-of-gamut pixels
+    alone, which are few in a typical prediction.
+
+    Args:
+        l: (N, 1, H, W) float, 0..100.
+        ab: (N, 2, H, W) float, Lab units.
+    Returns:
+        (N, 2, H, W) float32 ab that ``lab_to_rgb`` renders without clipping.
+    """
+    with torch.autocast(ab.device.type, enabled=False):
+        l, ab = l.float(), ab.float()
+
+        def in_gamut(scale: torch.Tensor, l_px: torch.Tensor, ab_px: torch.Tensor) -> torch.Tensor:
+            lab = torch.cat([l_px, ab_px * scale], dim=1)
+            linear = _lab_to_linear_rgb(lab.view(-1, 3, 1, 1)).view(-1, 3)
+            return ((linear >= -1e-4) & (linear <= 1.0 + 1e-4)).all(dim=1, keepdim=True)
+
+        l_px = l.permute(0, 2, 3, 1).reshape(-1, 1)     # (P, 1)
+        ab_px = ab.permute(0, 2, 3, 1).reshape(-1, 2)   # (P, 2)
+        outside = ~in_gamut(torch.ones_like(l_px), l_px, ab_px)[:, 0]
+        if not outside.any():
+            return ab
+        l_out, ab_out = l_px[outside], ab_px[outside]
+        low = torch.zeros_like(l_out)
+        high = torch.ones_like(l_out)
+        for _ in range(steps):
+            middle = (low + high) / 2
+            ok = in_gamut(middle, l_out, ab_out)
+            low = torch.where(ok, middle, low)
+            high = torch.where(ok, high, middle)
+        ab_px = ab_px.clone()
+        ab_px[outside] = ab_out * low
+        n, _, h, w = ab.shape
+        return ab_px.view(n, h, w, 2).permute(0, 3, 1, 2)

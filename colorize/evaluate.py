@@ -1,0 +1,90 @@
+"""Score models on a folder of colour photos, always beside the gray baseline.
+
+    python -m colorize.evaluate ../shared/data/val --model unet --size 256 --json
+
+Photos are resized so their short side is ``--size`` (the val set already is 256), every
+model colorizes them through the same pipeline users get, and the mean ``metrics.Report``
+is printed. The gray baseline (a = b = 0) is the number a model has to beat: guessing no
+colour at all already scores well on PSNR and SSIM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import ColorizeError
+from .io import find_images, load_image, resize_short_side
+from .metrics import Report, mean_report, report
+from .pipeline import ModelRef, colorize_batch
+
+
+def load_eval_photos(folder: str | Path, size: int, limit: int = 0) -> list[np.ndarray]:
+    """The colour photos of a folder (sorted, recursive), short side resized to ``size``."""
+    paths = find_images([folder])
+    if limit:
+        paths = paths[:limit]
+    return [resize_short_side(load_image(path), size) for path in paths]
+
+
+def evaluate_photos(
+    model: ModelRef, photos: Sequence[np.ndarray], working_size: int | None = None, batch_size: int = 8, device: str = "cpu"
+) -> tuple[Report, list[np.ndarray]]:
+    """Mean report over ``photos`` and the colorized photos themselves (for sample grids)."""
+    colorized: list[np.ndarray] = []
+    for start in range(0, len(photos), batch_size):
+        results = colorize_batch(photos[start : start + batch_size], model, working_size=working_size, device=device)
+        colorized.extend(result.colorized for result in results)
+    return mean_report([report(prediction, truth) for prediction, truth in zip(colorized, photos)]), colorized
+
+
+def _format_table(folder: str, size: int, count: int, reports: dict[str, Report]) -> str:
+    lines = [f"{count} photos from {folder}, short side {size} px", "",
+             "| model | PSNR dB | SSIM | colourfulness (truth) | CIEDE2000 | AuC |", "|---|---|---|---|---|---|"]
+    rows = {"gray baseline": next(iter(reports.values())).gray, **{name: each.model for name, each in reports.items()}}
+    truth = next(iter(reports.values())).target_colourfulness
+    for name, scores in rows.items():
+        lines.append(f"| {name} | {scores.psnr:.2f} | {scores.ssim:.4f} | {scores.colourfulness:.1f} ({truth:.1f}) "
+                     f"| {scores.ciede2000:.2f} | {scores.auc:.4f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m colorize.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", help="folder of colour photos (ground truth)")
+    parser.add_argument("--model", action="append", help="table name or weights folder; repeat for several (default: default)")
+    parser.add_argument("--size", type=int, default=256, help="short side the photos are resized to")
+    parser.add_argument("--working-size", type=int, help="override the models' working resolution")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N photos (0 = all)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    photos = load_eval_photos(args.folder, args.size, args.limit)
+    if not photos:
+        print(f"No photos found in {args.folder}.", file=sys.stderr)
+        return 1
+    try:
+        reports = {name: evaluate_photos(name, photos, args.working_size)[0] for name in args.model or ["default"]}
+    except ColorizeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.json:
+        first = next(iter(reports.values()))
+        print(json.dumps({"folder": str(args.folder), "size": args.size, "images": len(photos),
+                          "gray_baseline": first.to_dict()["gray"], "target_colourfulness": first.target_colourfulness,
+                          "models": {name: each.to_dict() for name, each in reports.items()}}, indent=2))
+    else:
+        print(_format_table(args.folder, args.size, len(photos), reports))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

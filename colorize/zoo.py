@@ -1,0 +1,118 @@
+"""The model table: every public model name, what it is built from and where its weights live.
+
+One row per model, in the spirit of timm's registry: the architecture (a key of
+``colorize.archs.ARCHITECTURES``) and its keyword arguments, the working resolution the
+network sees, the local weights folder, the Hugging Face Hub repository that holds the same
+files, and the words the app and the command line show about it. Adding a model means
+adding a row here; tests, app, CLI and benchmarks pick it up from the table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ColorizeError
+
+CHECKPOINTS_DIR = Path(os.environ.get("COLORIZE_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
+
+DEFAULT_MODEL = "unet"
+"""What the name ``default`` resolves to: the best automatic model on ../shared/data/val."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One row of the model table.
+
+    ``working_size`` is the side of the square whose area the network works at: a photo is
+    resized to about ``working_size ** 2`` pixels (keeping its aspect ratio) before the
+    network runs, and the predicted colour is then upsampled to the photo's full size.
+    ``hub_revision`` pins a commit and ``hub_sha256`` the weight file, so a Hub download is
+    reproducible and verified.
+    """
+
+    name: str
+    arch: str
+    description: str
+    reference: str
+    good_at: str
+    bad_at: str
+    working_size: int = 256
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    hub_repo: str | None = None
+    hub_revision: str | None = None
+    hub_sha256: str | None = None
+
+    @property
+    def local_dir(self) -> Path:
+        return CHECKPOINTS_DIR / self.name
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add a row to the table (tests and plug-ins use this for models of their own)."""
+    MODELS[spec.name] = spec
+    return spec
+
+
+for _spec in (
+    ModelSpec(
+        name="unet",
+        arch="unet",
+        description="ResNet-18 U-Net trained with L1: the most faithful colours (best PSNR).",
+        reference="U-Net generator of Isola et al. 2017 (pix2pix) with a ResNet-18 encoder (He et al. 2016), as in the seed projects",
+        good_at="whole-scene context (sky, grass, skin) thanks to a deep encoder; sharp colour edges via skip links",
+        bad_at="plays safe: where a colour is uncertain it fades towards brownish grey",
+    ),
+    ModelSpec(
+        name="unet-gan",
+        arch="unet",
+        description="The same U-Net fine-tuned against a PatchGAN critic: livelier, riskier colours.",
+        reference="pix2pix (Isola et al. 2017): L1 + adversarial loss with a 70x70 PatchGAN discriminator",
+        good_at="vivid, saturated colour that looks like a real photo at a glance",
+        bad_at="sometimes invents colour blotches; lower PSNR than the L1 model",
+    ),
+    ModelSpec(
+        name="autoencoder",
+        arch="autoencoder",
+        description="ColorAutoEncoder: four strided convs down and up with skip connections.",
+        reference="convolutional autoencoder with U-Net-style skips (Ronneberger et al. 2015), seed student project",
+        good_at="fast, keeps edges through its skip connections",
+        bad_at="small receptive field at 1/16 scale: little understanding of the scene",
+    ),
+    ModelSpec(
+        name="shallow",
+        arch="shallow",
+        description="ShallowColorizationNet: two conv/pool blocks and a transposed-conv decoder.",
+        reference="shallow encoder-decoder of the seed student project",
+        good_at="tiny and very fast: a good first network to read in class",
+        bad_at="mostly paints the dataset's average tint",
+    ),
+    ModelSpec(
+        name="cnn",
+        arch="cnn",
+        description="8-layer full-resolution CNN (1-64-128-256-512-256-128-64-2): no down-sampling.",
+        reference="plain convolutional colorizer of the seed student project, after Cheng et al. 2015-style per-pixel regression",
+        good_at="shows what local texture alone can tell about colour",
+        bad_at="sees only 17x17 pixels at a time, so it cannot tell sky from sea; slowest per pixel",
+        working_size=128,
+    ),
+):
+    register_model(_spec)
+
+
+def list_models() -> list[str]:
+    """Public model names, best first (the order of the table)."""
+    return list(MODELS)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The table row for ``name`` (``default`` included); unknown names get a helpful error."""
+    resolved = DEFAULT_MODEL if name == "default" else name
+    if resolved not in MODELS:
+        raise ColorizeError(f"Unknown model {name!r}. Available models: {', '.join(['default', *MODELS])}.")
+    return MODELS[resolved]

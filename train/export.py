@@ -1,0 +1,158 @@
+"""Export a run's EMA generator as a shippable weights folder, and optionally publish it.
+
+    python -m train.export runs/unet --name unet                 # -> checkpoints/unet/
+    python -m train.export runs/unet --name unet --push-to-hub ORG/colorize-unet
+
+The folder holds fp16 ``model.safetensors``, ``config.json`` and a model card with the data,
+the command, the steps, the validation metrics of exactly these fp16 weights beside the gray
+baseline, and the weight file's sha256. An existing checkpoint is only replaced by a better
+one on val (PSNR), unless ``--force``: every committed weight file stays in git history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from colorize.archs import build_architecture
+from colorize.evaluate import evaluate_photos, load_eval_photos
+from colorize.hub import CONFIG_FILE, WEIGHTS_FILE, load_folder, read_config, save_pretrained, sha256_of
+from colorize.metrics import Report
+from colorize.zoo import CHECKPOINTS_DIR, MODELS, get_spec
+
+from .trainer import CHECKPOINT
+
+
+def load_run(run: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The run's inference weights (EMA if it kept one) and its checkpoint metadata."""
+    state = torch.load(run / CHECKPOINT, map_location="cpu", weights_only=True)
+    model = build_architecture(state["arch"], **state["kwargs"])
+    model.load_state_dict(state["ema"] or state["generator"], strict=True)
+    return model.eval(), state
+
+
+def _metrics_table(report: Report) -> str:
+    rows = [("this model", report.model), ("gray baseline (a = b = 0)", report.gray)]
+    lines = ["| | PSNR (dB) | SSIM | colourfulness | CIEDE2000 | AuC |", "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {s.psnr:.2f} | {s.ssim:.4f} | {s.colourfulness:.1f} | {s.ciede2000:.2f} | {s.auc:.4f} |" for name, s in rows]
+    lines.append(f"\nGround truth colourfulness: {report.target_colourfulness:.1f} "
+                 f"(this model {report.colourfulness_gap:+.0%} relative to it).")
+    return "\n".join(lines)
+
+
+def model_card(name: str, config: dict[str, Any], report: Report | None, val_info: str, sha256: str, command: str) -> str:
+    spec = MODELS.get(name)
+    training = config["training"]
+    metrics = _metrics_table(report) if report is not None else "Not evaluated."
+    return f"""---
+library_name: colorize
+pipeline_tag: image-to-image
+tags: [image-colorization, cielab]
+---
+# colorize · {name}
+
+{spec.description if spec else ''}
+
+Architecture `{config['arch']}` {json.dumps(config['kwargs'])}; follows {spec.reference if spec else 'n/a'}.
+Input: L (Lab units, 0..100) at about {config['working_size']}² pixels; output: ab in Lab units,
+upsampled and merged with the photo's own full-resolution L by `colorize`.
+
+## Training
+
+- data: `{training['data']}` (colour photos; gray ones skipped, mean chroma < {training['min_chroma']})
+- recipe: `{training['recipe']}`, {config['steps']} steps of batch {training['batch_size']}, {training['crop']} px crops,
+  {training['optimizer']} lr {training['lr']} ({training['schedule']}), colour rebalancing {training['rebalance']},
+  EMA {training['ema']}{f", initialised from `{training['init']}`" if training['init'] else ''}
+- command: `{command}`
+
+## Validation
+
+{val_info}
+
+{metrics}
+
+Reproduce: `python -m colorize.evaluate {training['val']} --model {name} --size {training['val_size']}`
+
+## Files
+
+- `model.safetensors` (fp16) sha256 `{sha256}`
+"""
+
+
+def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: bool = False) -> tuple[Path, Report | None]:
+    """Write ``dest/<name>/`` from a run; returns the folder and its validation report."""
+    model, state = load_run(run)
+    training = state["config"]
+    config = {"name": name, "arch": state["arch"], "kwargs": state["kwargs"], "steps": state["step"],
+              "working_size": get_spec(training["model"]).working_size, "training": training}
+    command_file = run / "command.txt"
+    command = command_file.read_text().strip().splitlines()[-1] if command_file.is_file() else "n/a"
+    with tempfile.TemporaryDirectory() as scratch:
+        staged = save_pretrained(model, Path(scratch) / name, config)
+        report, val_info = None, "Not evaluated (--no-eval)."
+        if evaluate and training.get("val"):
+            photos = load_eval_photos(training["val"], training["val_size"])
+            report = evaluate_photos(load_folder(staged), photos, config["working_size"])[0]
+            val_info = f"{len(photos)} photos of `{training['val']}`, short side {training['val_size']} px, fp16 weights as shipped."
+            config["val"] = report.to_dict()
+            (staged / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        target = dest / name
+        _refuse_if_worse(target, report, force)
+        (staged / "README.md").write_text(model_card(name, config, report, val_info, sha256_of(staged / WEIGHTS_FILE), command))
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(staged, target)
+    return target, report
+
+
+def _refuse_if_worse(target: Path, report: Report | None, force: bool) -> None:
+    if force or not (target / CONFIG_FILE).is_file():
+        return
+    previous = read_config(target).get("val")
+    if previous is None or report is None:
+        raise SystemExit(f"{target} exists; pass --force to replace it without a validation comparison.")
+    if report.model.psnr <= previous["model"]["psnr"]:
+        raise SystemExit(f"Not replacing {target}: val PSNR {report.model.psnr:.2f} dB does not beat "
+                         f"{previous['model']['psnr']:.2f} dB (use --force to override).")
+
+
+def push_to_hub(folder: Path, repo_id: str) -> str:
+    """Upload the folder to a Hub model repo (token from HF_TOKEN); returns the commit id to pin."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=os.environ.get("HF_TOKEN"))
+    api.create_repo(repo_id, repo_type="model", exist_ok=True)
+    commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message=f"Upload {folder.name}")
+    return commit.oid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="a run folder written by python -m train")
+    parser.add_argument("--name", required=True, help="public model name (a row of colorize's model table)")
+    parser.add_argument("--dest", type=Path, default=CHECKPOINTS_DIR, help="where model folders live")
+    parser.add_argument("--no-eval", dest="evaluate", action="store_false", help="skip the validation run")
+    parser.add_argument("--force", action="store_true", help="replace a checkpoint even if it was better")
+    parser.add_argument("--push-to-hub", metavar="ORG/REPO", help="also upload the folder to this Hub repo")
+    args = parser.parse_args(argv)
+    folder, report = export_run(args.run, args.name, args.dest, args.evaluate, args.force)
+    print(f"wrote {folder}")
+    if report is not None:
+        print(_metrics_table(report))
+    if args.push_to_hub:
+        commit = push_to_hub(folder, args.push_to_hub)
+        print(f"pushed to {args.push_to_hub}@{commit}; pin hub_repo/hub_revision/hub_sha256 in colorize/zoo.py:")
+        print(f"  hub_repo={args.push_to_hub!r}, hub_revision={commit!r}, hub_sha256={sha256_of(folder / WEIGHTS_FILE)!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

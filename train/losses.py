@@ -1,0 +1,74 @@
+"""Losses of the seed recipes, and colour rebalancing against the sepia bias.
+
+A network trained to minimise L1/L2 on ab picks the mean or median of the plausible colours,
+and for most objects that is a dull brownish grey. Zhang et al. 2016 ("Colorful Image
+Colorization", Sec. 2.2) re-weight each pixel's loss by the rarity of its true colour in the
+training set; ``ColourRebalancer`` applies that to our regression losses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter
+
+from colorize.color import AB_SCALE, image_to_lab, normalize_ab
+
+BIN_SIZE = 10.0                                # ab histogram bin, Lab units (Zhang et al. use 10)
+BINS_PER_AXIS = int(2 * AB_SCALE / BIN_SIZE)   # 22 x 22 bins over [-110, 110)
+
+
+def pixel_loss(ab_pred: torch.Tensor, ab_true: torch.Tensor, kind: str, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean L1 or squared error on normalised ab; ``weights`` (N, 1, H, W) re-weights pixels."""
+    error = normalize_ab(ab_pred.float()) - normalize_ab(ab_true.float())
+    per_pixel = error.abs() if kind == "l1" else error.square()
+    if weights is not None:
+        per_pixel = per_pixel * weights
+    return per_pixel.mean()
+
+
+def gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """pix2pix's BCE-with-logits objective: push a patch's logit towards real or fake."""
+    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    return F.binary_cross_entropy_with_logits(logits.float(), target)
+
+
+def _bin_index(ab: torch.Tensor) -> torch.Tensor:
+    """Flat index of each pixel's ab bin; (N, 2, H, W) -> (N, 1, H, W) long."""
+    cells = ((ab + AB_SCALE) / BIN_SIZE).floor().long().clamp(0, BINS_PER_AXIS - 1)
+    return cells[:, :1] * BINS_PER_AXIS + cells[:, 1:]
+
+
+class ColourRebalancer:
+    """Per-pixel loss weights from the rarity of the true colour (Zhang et al. 2016).
+
+    ``w ∝ ((1 - λ) p̃ + λ / Q)⁻¹`` with p̃ the Gaussian-smoothed ab histogram of the training
+    photos and Q the number of colours that occur; normalised so that E_p̃[w] = 1, which keeps
+    the loss scale of the plain recipe.
+    """
+
+    def __init__(self, weights: torch.Tensor) -> None:
+        self.weights = weights  # (BINS_PER_AXIS ** 2,) float
+
+    @classmethod
+    def from_photos(cls, photos: Sequence[np.ndarray], strength: float, sigma: float = 0.5, pixels_per_photo: int = 4096, seed: int = 0) -> "ColourRebalancer":
+        rng = np.random.default_rng(seed)
+        counts = np.zeros((BINS_PER_AXIS, BINS_PER_AXIS))
+        for photo in photos:
+            lab = image_to_lab(photo).reshape(-1, 3)
+            sample = lab[rng.integers(0, len(lab), pixels_per_photo)]
+            cells = np.clip(((sample[:, 1:] + AB_SCALE) / BIN_SIZE).astype(int), 0, BINS_PER_AXIS - 1)
+            np.add.at(counts, (cells[:, 0], cells[:, 1]), 1)
+        probability = gaussian_filter(counts / counts.sum(), sigma)
+        occurring = probability > 0
+        mixed = (1 - strength) * probability + strength / occurring.sum()
+        weights = np.where(occurring, 1 / mixed, 0.0)
+        weights /= (probability * weights).sum()
+        return cls(torch.tensor(weights.reshape(-1), dtype=torch.float32))
+
+    def __call__(self, ab_true: torch.Tensor) -> torch.Tensor:
+        """(N, 2, H, W) true ab -> (N, 1, H, W) weights."""
+        return self.weights.to(ab_true.device)[_bin_index(ab_true.float())]
