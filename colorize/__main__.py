@@ -33,10 +33,20 @@ def print_models() -> None:
 
 
 def output_paths(inputs: list[Path], out: Path) -> dict[Path, Path]:
-    """``OUT/<stem>.png`` for every input; stems that collide get their parent folder's name."""
+    """``OUT/<stem>.png`` for every input; stems that collide get their parent folder's name,
+    and names still taken (``scan.jpg`` beside ``scan.png``) a number, so no output overwrites another."""
     stems = [path.stem for path in inputs]
-    return {path: out / (f"{path.parent.name}_{path.stem}.png" if stems.count(path.stem) > 1 else f"{path.stem}.png")
-            for path in inputs}
+    paths: dict[Path, Path] = {}
+    taken: set[str] = set()
+    for path in inputs:
+        base = f"{path.parent.name}_{path.stem}" if stems.count(path.stem) > 1 else path.stem
+        name, number = base, 1
+        while name in taken:
+            number += 1
+            name = f"{base}_{number}"
+        taken.add(name)
+        paths[path] = out / f"{name}.png"
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:

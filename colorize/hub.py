@@ -67,7 +67,8 @@ def load_folder(folder: str | Path, spec: ModelSpec | None = None) -> Colorizati
     folder = Path(folder)
     config = read_config(folder)
     arch, kwargs = config["arch"], config.get("kwargs", {})
-    if spec is not None and (arch, kwargs) != (spec.arch, spec.kwargs):
+    # Compare in JSON form: config.json stores a tuple argument, e.g. widths=(64, 128), as a list.
+    if spec is not None and (arch, kwargs) != (spec.arch, json.loads(json.dumps(spec.kwargs))):
         raise ColorizeError(
             f"The weights in {folder} are for architecture {arch!r} {kwargs}, "
             f"but model {spec.name!r} is {spec.arch!r} {spec.kwargs}."
@@ -76,7 +77,10 @@ def load_folder(folder: str | Path, spec: ModelSpec | None = None) -> Colorizati
     state = load_file(folder / WEIGHTS_FILE)
     reference = model.state_dict()
     state = {key: value.to(reference[key].dtype) if key in reference else value for key, value in state.items()}
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:  # missing, unexpected or mis-shaped tensors
+        raise ColorizeError(f"The weights in {folder} do not fit architecture {arch!r}: {error}") from error
     return model.eval()
 
 

@@ -27,7 +27,8 @@ class TrainConfig:
     steps: int = 3000
     batch_size: int = 16
     crop: int = 128                     # training crop side in pixels (chroma is low-frequency)
-    scale_jitter: float = 0.5           # crop a random 50..100 % of the short side, resized to `crop`
+    crop_min: float = 0.5               # crops span a random crop_min..crop_max fraction of the photo's
+    crop_max: float = 1.0               # short side, resized to `crop` px (scale jitter)
     optimizer: str = "adam"             # adam (the seeds: Adam 2e-4, betas 0.5/0.999) | adamw
     lr: float = 2e-4
     beta1: float = 0.5

@@ -9,7 +9,6 @@ Colour conversion is not done here: the trainer turns whole batches into Lab on 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,16 +62,17 @@ class PhotosOnDisk(Sequence):
         return resize_short_side(load_image(self.paths[index]), self.side)
 
 
-def random_crop(photo: np.ndarray, crop: int, scale_jitter: float, generator: torch.Generator) -> torch.Tensor:
+def random_crop(photo: np.ndarray, crop: int, span: tuple[float, float], generator: torch.Generator) -> torch.Tensor:
     """A random square crop resized to ``crop`` px, randomly flipped; (3, crop, crop) float in [0, 1].
 
-    The crop's side is drawn between ``(1 - scale_jitter)`` and 1 times the photo's short
-    side, so the network sees both whole scenes and close-ups.
+    The crop's side is drawn between ``span[0]`` and ``span[1]`` times the photo's short side
+    (scale jitter), so the network sees both whole scenes and close-ups.
     """
     height, width = photo.shape[:2]
     short = min(height, width)
-    low = max(1, min(short, math.ceil(short * (1 - scale_jitter)), crop))
-    side = int(torch.randint(low, short + 1, (1,), generator=generator))
+    high = max(1, min(short, round(short * span[1])))
+    low = max(1, min(high, round(short * span[0])))
+    side = int(torch.randint(low, high + 1, (1,), generator=generator))
     top = int(torch.randint(0, height - side + 1, (1,), generator=generator))
     left = int(torch.randint(0, width - side + 1, (1,), generator=generator))
     patch = torch.from_numpy(np.ascontiguousarray(photo[top : top + side, left : left + side])).permute(2, 0, 1).float() / 255
@@ -86,8 +86,8 @@ def random_crop(photo: np.ndarray, crop: int, scale_jitter: float, generator: to
 class CropDataset(Dataset):
     """Map-style dataset whose keys are (photo index, augmentation seed) pairs."""
 
-    def __init__(self, photos: Sequence[np.ndarray], crop: int, scale_jitter: float) -> None:
-        self.photos, self.crop, self.scale_jitter = photos, crop, scale_jitter
+    def __init__(self, photos: Sequence[np.ndarray], crop: int, span: tuple[float, float]) -> None:
+        self.photos, self.crop, self.span = photos, crop, span
 
     def __len__(self) -> int:
         return len(self.photos)
@@ -95,7 +95,7 @@ class CropDataset(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> torch.Tensor:
         index, seed = key
         generator = torch.Generator().manual_seed(seed)
-        return random_crop(self.photos[index], self.crop, self.scale_jitter, generator)
+        return random_crop(self.photos[index], self.crop, self.span, generator)
 
 
 class EpochSampler(Sampler):
@@ -112,7 +112,7 @@ class EpochSampler(Sampler):
         while True:
             order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
             for position in range(position, self.size):
-                if position % self.world_size == self.rank:
+                if (epoch * self.size + position) % self.world_size == self.rank:  # global sample index
                     yield int(order[position]), (self.seed * 1_000_003 + epoch) * 1_000_003 + position
             epoch, position = epoch + 1, 0
 
@@ -123,8 +123,8 @@ class StreamingCrops(IterableDataset):
     Resuming restarts the stream: exact resume is for in-memory folders only.
     """
 
-    def __init__(self, name: str, split: str, crop: int, scale_jitter: float, side: int, min_chroma: float, seed: int) -> None:
-        self.name, self.split, self.crop, self.scale_jitter = name, split, crop, scale_jitter
+    def __init__(self, name: str, split: str, crop: int, span: tuple[float, float], side: int, min_chroma: float, seed: int) -> None:
+        self.name, self.split, self.crop, self.span = name, split, crop, span
         self.side, self.min_chroma, self.seed = side, min_chroma, seed
 
     def __iter__(self) -> Iterator[torch.Tensor]:
@@ -136,7 +136,7 @@ class StreamingCrops(IterableDataset):
             image = next(value for value in row.values() if isinstance(value, Image.Image))
             photo = resize_short_side(load_image(image), self.side)
             if mean_chroma(photo) >= self.min_chroma:
-                yield random_crop(photo, self.crop, self.scale_jitter, generator)
+                yield random_crop(photo, self.crop, self.span, generator)
 
 
 def training_batches(cfg, photos: Sequence[np.ndarray] | None, start_step: int, rank: int, world_size: int, pin_memory: bool) -> Iterator[torch.Tensor]:
@@ -145,8 +145,8 @@ def training_batches(cfg, photos: Sequence[np.ndarray] | None, start_step: int, 
                           persistent_workers=cfg.workers > 0)
     if photos is None:
         name, _, split = cfg.data.removeprefix("hf://").partition(":")
-        dataset = StreamingCrops(name, split or "train", cfg.crop, cfg.scale_jitter, cfg.cache_side,
+        dataset = StreamingCrops(name, split or "train", cfg.crop, (cfg.crop_min, cfg.crop_max), cfg.cache_side,
                                  cfg.min_chroma, cfg.seed + rank)
         return iter(DataLoader(dataset, **loader_options))
     sampler = EpochSampler(len(photos), cfg.seed, start_step * cfg.batch_size * world_size, rank, world_size)
-    return iter(DataLoader(CropDataset(photos, cfg.crop, cfg.scale_jitter), sampler=sampler, **loader_options))
+    return iter(DataLoader(CropDataset(photos, cfg.crop, (cfg.crop_min, cfg.crop_max)), sampler=sampler, **loader_options))

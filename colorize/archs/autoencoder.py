@@ -4,6 +4,8 @@ Four stride-2 convolutions down (64, 128, 256, 512 channels), four transposed co
 up, each concatenated with the encoder feature map of the same size (skip connections) so
 edges survive the bottleneck. The original predicts RGB through a sigmoid; ours predicts
 ab in Lab units through a tanh, like every model here, so that the photo's own L is kept.
+The transposed convolutions use 2x2 kernels: exact 2x upsampling, a quarter of the cost of
+4x4 kernels in the full-resolution layers, which dominate this network's arithmetic.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def _down(in_channels: int, out_channels: int) -> nn.Sequential:
 
 def _up(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False),
+        nn.ConvTranspose2d(in_channels, out_channels, 2, stride=2, bias=False),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )

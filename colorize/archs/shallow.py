@@ -1,7 +1,9 @@
 """ShallowColorizationNet, the smallest encoder-decoder of the seed student projects.
 
 Two conv + ReLU + 2x max-pool encoder blocks, one bottleneck convolution, and a decoder of
-two stride-2 transposed convolutions back to full size, ending in a tanh. Tiny and fast;
+two stride-2 transposed convolutions back to full size, ending in a tanh. The transposed
+convolutions use 2x2 kernels (each output pixel has exactly one parent: no checkerboard, and
+a quarter of the arithmetic of 4x4 kernels at full resolution). Tiny and fast;
 its colours are soft and mostly follow the dataset's average tint.
 """
 
@@ -22,8 +24,8 @@ class ShallowColorizationNet(ColorizationModel):
         )
         self.bottleneck = nn.Sequential(nn.Conv2d(2 * width, 4 * width, 3, padding=1), nn.ReLU(inplace=True))
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(4 * width, 2 * width, 4, stride=2, padding=1), nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(4 * width, 2 * width, 2, stride=2), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(2 * width, width, 2, stride=2), nn.ReLU(inplace=True),
             nn.Conv2d(width, 2, 3, padding=1),
         )
 

@@ -1,0 +1,195 @@
+"""colorize studio: upload a black-and-white (or colour) photo, pick a model, compare.
+
+    pip install -r requirements.txt && python app.py      # http://localhost:7860
+
+Layout and wiring only: every handler turns widget values into one call of
+``colorize.showcase`` and hands back what it returns. Runs as is on a CPU Hugging Face Space.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402  (analytics must be off before gradio is imported)
+from PIL import Image  # noqa: E402
+
+from colorize import ColorizeError, get_spec, has_weights, list_models  # noqa: E402
+from colorize.showcase import (  # noqa: E402
+    METRIC_GUIDE,
+    METRIC_HEADERS,
+    channel_gallery,
+    compare_models,
+    comparison_table,
+    metric_rows,
+    model_guide,
+    showcase,
+)
+from colorize.zoo import DEFAULT_MODEL  # noqa: E402
+
+EXAMPLES = ("astronaut", "coffee", "chelsea", "rocket", "camera")  # camera: a real B&W photo
+MAX_UPLOAD = "60mb"
+
+INTRO = """# colorize studio
+Bring colour back to black-and-white photos. Upload a photo (or pick an example), choose a
+model and press **Colorize**. Upload a *colour* photo to see how close each model gets to the
+real colours: it is turned gray, colorized, and compared with the original."""
+
+LAB_EXPLAINER = """## How a network colours a photo
+Computers usually store colour as red, green and blue. Colorization models use **CIELAB**
+instead, which splits a colour into **L**, how light it is, and two colour channels:
+**a** (green ↔ red) and **b** (blue ↔ yellow). A black-and-white photo already *is* the L
+channel, so the model only has to guess a and b. It guesses them on a small copy of the
+photo (colour changes slowly across an image), and the guess is stretched back over your
+full-resolution photo, whose own L is kept: every detail stays exactly as it was.
+
+Press **Show channels** to see L, a and b of your photo and of the model's colours."""
+
+from gradio.events import Dependency
+
+class PhotoUpload(gr.Image):
+    """``gr.Image`` that passes the uploaded file to colorize untouched.
+
+    Gradio would otherwise open the file itself and fail with a generic error on a bad
+    upload; colorize's loader checks it and explains what is wrong in plain words.
+    """
+
+    is_template = True
+
+    def preprocess(self, payload):
+        if payload is None or (payload.url or "").startswith("data:"):
+            return super().preprocess(payload)
+        return str(payload.path)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """Dropdown entries "name: description", untrained models marked as such."""
+    return [(f"{name}: {get_spec(name).description}" + ("" if has_weights(name) else " (not trained yet)"), name)
+            for name in list_models()]
+
+
+def example_files() -> list[str]:
+    """Write the skimage.data example photos to a temporary folder (no copied datasets)."""
+    import skimage.data
+
+    folder = Path(tempfile.gettempdir()) / "colorize-examples"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for name in EXAMPLES:
+        path = folder / f"{name}.png"
+        if not path.exists():
+            Image.fromarray(getattr(skimage.data, name)()).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def _save_png(image, source: str) -> str:
+    folder = Path(tempfile.mkdtemp(prefix="colorize-"))
+    path = folder / f"{Path(source).stem}-colorized.png"
+    Image.fromarray(image).save(path)
+    return str(path)
+
+
+def colorize_photo(photo: str | None, model: str, saturation: float, working_size: int, progress=gr.Progress()):
+    """Colorize tab: gray input, prediction, ground truth, slider, metrics, download."""
+    if not photo:
+        raise gr.Error("Please upload a photo first (or click one of the examples).")
+    progress(0.2, desc=f"Colorizing with {model}")
+    try:
+        shown = showcase(photo, model, saturation, working_size or None)
+    except ColorizeError as error:
+        raise gr.Error(str(error)) from error
+    if shown.report is None:
+        note = ("This photo is black and white, so there are no true colours to compare with: "
+                "no scores are shown. Judge the colours by eye.")
+        table = None
+    else:
+        note = METRIC_GUIDE
+        table = gr.Dataframe(value=metric_rows(shown.report), headers=METRIC_HEADERS)
+    return (shown.gray, shown.colorized, shown.truth, (shown.gray, shown.colorized), note,
+            table, _save_png(shown.full_resolution, photo))
+
+
+def compare_all(photo: str | None, saturation: float, progress=gr.Progress()):
+    """Compare tab: every trained model on the same photo, with its scores."""
+    if not photo:
+        raise gr.Error("Please upload a photo first (or click one of the examples).")
+    progress(0.1, desc="Running every model")
+    try:
+        results = compare_models(photo, saturation=saturation)
+    except ColorizeError as error:
+        raise gr.Error(str(error)) from error
+    if not results:
+        raise gr.Error("No model has weights yet: train one with `python -m train` first.")
+    headers, rows = comparison_table(results)
+    return [(shown.colorized, name) for name, shown in results], gr.Dataframe(value=rows, headers=headers)
+
+
+def show_channels(photo: str | None, model: str, saturation: float):
+    """Learn tab: L, a, b of the input and of the prediction."""
+    if not photo:
+        raise gr.Error("Please upload a photo first (or click one of the examples).")
+    try:
+        return channel_gallery(photo, model, saturation)
+    except ColorizeError as error:
+        raise gr.Error(str(error)) from error
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="colorize studio") as demo:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=300):
+                photo = PhotoUpload(label="Your photo", type="filepath", sources=["upload", "clipboard"],
+                                    elem_id="input-image", height=320)
+                model = gr.Dropdown(model_choices(), value=DEFAULT_MODEL, label="Model", elem_id="model")
+                saturation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Colour strength",
+                                       info="0 = gray, 1 = as predicted, above 1 = bolder", elem_id="saturation")
+                with gr.Accordion("Advanced", open=False):
+                    working_size = gr.Slider(64, 1024, value=get_spec(DEFAULT_MODEL).working_size, step=32,
+                                             label="Working resolution (px)", elem_id="working-size",
+                                             info="The size the network sees; colour is then stretched to full size.")
+                gr.Examples(example_files(), inputs=photo, label="Examples (the last one is a real black-and-white photo)")
+            with gr.Column(scale=2):
+                with gr.Tab("Colorize"):
+                    run = gr.Button("Colorize", variant="primary", elem_id="run-btn")
+                    with gr.Row():
+                        gray_out = gr.Image(label="Grayscale input (L channel)", format="png", elem_id="gray-image")
+                        colour_out = gr.Image(label="Colorized", format="png", elem_id="output-image")
+                        truth_out = gr.Image(label="Ground truth", format="png", elem_id="truth-image")
+                    slider = gr.ImageSlider(label="Before / after", format="png", elem_id="slider")
+                    note = gr.Markdown(elem_id="metrics-note")
+                    metrics = gr.Dataframe(headers=METRIC_HEADERS, label="Scores", elem_id="metrics", interactive=False)
+                    download = gr.File(label="Full-resolution result (PNG)", elem_id="download")
+                with gr.Tab("Compare all models"):
+                    compare = gr.Button("Run every model on this photo", variant="primary", elem_id="compare-btn")
+                    grid = gr.Gallery(label="Each model's colours", columns=3, elem_id="compare-grid", format="png")
+                    compare_table = gr.Dataframe(label="Scores per model", elem_id="compare-metrics", interactive=False)
+                with gr.Tab("Learn"):
+                    gr.Markdown(LAB_EXPLAINER)
+                    channels_btn = gr.Button("Show channels", elem_id="channels-btn")
+                    channels = gr.Gallery(label="L, a and b channels", columns=3, elem_id="channels", format="png")
+                    gr.Markdown("## The models\n\n" + model_guide())
+
+        model.change(lambda name: get_spec(name).working_size, model, working_size, api_name=False)
+        run.click(colorize_photo, [photo, model, saturation, working_size],
+                  [gray_out, colour_out, truth_out, slider, note, metrics, download], api_name="colorize")
+        compare.click(compare_all, [photo, saturation], [grid, compare_table], api_name="compare")
+        channels_btn.click(show_channels, [photo, model, saturation], channels, api_name="channels")
+    demo.queue(default_concurrency_limit=2, max_size=32)
+    return demo
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), max_file_size=MAX_UPLOAD)

@@ -1,0 +1,138 @@
+"""The studio: its handlers called directly, then a real server called through gradio_client."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import gradio as gr
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+import app
+from colorize.color import image_to_lab
+from colorize.zoo import MODELS
+
+no_progress = lambda *args, **kwargs: None  # noqa: E731  (handlers take a gr.Progress)
+
+
+def test_colour_upload_gives_three_images_scores_and_a_full_size_download(colour_photo):
+    gray, colour, truth, slider, note, table, download = app.colorize_photo(str(colour_photo), "unet", 1.0, 256, no_progress)
+    size = Image.open(colour_photo).size[::-1]
+    assert gray.shape[:2] == colour.shape[:2] == truth.shape[:2] == size
+    assert np.array_equal(slider[0], gray) and np.array_equal(slider[1], colour)
+    assert "gray baseline" in note
+    rows = table.values.tolist()
+    assert [row[0].split(" ")[0] for row in rows] == ["PSNR", "SSIM", "Colourfulness", "CIEDE2000", "AuC"]
+    assert all(isinstance(row[1], float) and isinstance(row[2], float) for row in rows)
+    full = Image.open(download)
+    assert full.format == "PNG" and full.size == Image.open(colour_photo).size
+
+
+def test_black_and_white_upload_has_no_ground_truth_and_no_scores(gray_photo):
+    _, colour, truth, _, note, table, _ = app.colorize_photo(str(gray_photo), "unet", 1.0, 256, no_progress)
+    assert truth is None and table.empty
+    assert "black and white" in note and "no scores" in note
+    assert colour.shape[:2] == Image.open(gray_photo).size[::-1]
+
+
+def test_saturation_zero_gives_the_gray_image(colour_photo):
+    gray, colour, *_ = app.colorize_photo(str(colour_photo), "unet", 0.0, 256, no_progress)
+    chroma = np.hypot(*image_to_lab(colour)[..., 1:].transpose(2, 0, 1))
+    assert chroma.max() < 1.0
+    assert np.abs(colour.astype(int) - gray.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "empty"),
+    (b"just some text, no pixels", "not an image"),
+    (None, "damaged"),  # a truncated JPEG, built in the test
+])
+def test_bad_uploads_get_a_plain_error(tmp_path, colour_photo, content, words):
+    path = tmp_path / "upload.jpg"
+    if content is None:
+        content = colour_photo.read_bytes()[:300]
+    path.write_bytes(content)
+    with pytest.raises(gr.Error) as caught:
+        app.colorize_photo(str(path), "unet", 1.0, 256, no_progress)
+    assert words in caught.value.message
+
+
+def test_missing_upload_is_explained():
+    with pytest.raises(gr.Error, match="upload a photo"):
+        app.colorize_photo(None, "unet", 1.0, 256, no_progress)
+
+
+def test_model_dropdown_lists_every_model_with_its_description():
+    choices = dict((value, label) for label, value in app.model_choices())
+    assert list(choices) == list(MODELS)
+    for name, label in choices.items():
+        assert MODELS[name].description in label
+
+
+def test_compare_runs_every_model_and_scores_each(colour_photo):
+    gallery, table = app.compare_all(str(colour_photo), 1.0, no_progress)
+    assert [caption for _, caption in gallery] == ["unet", *[name for name in MODELS if name != "unet"]]
+    assert table["model"].tolist() == [caption for _, caption in gallery] + ["gray baseline"]
+
+
+def test_learn_tab_shows_l_a_b_of_input_and_prediction(colour_photo):
+    pictures = app.show_channels(str(colour_photo), "unet", 1.0)
+    captions = [caption for _, caption in pictures]
+    assert len(pictures) == 6 and captions[0].startswith("input L") and captions[3].startswith("prediction L")
+
+
+# --- a real server ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(studio_url):
+    client = Client(studio_url, verbose=False)
+    yield client
+    client.close()
+
+
+def test_named_endpoints_exist(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/colorize", "/compare", "/channels"} <= set(endpoints)
+
+
+def test_colorize_through_the_api(client, colour_photo):
+    gray, colour, truth, slider, note, table, download = client.predict(
+        handle_file(str(colour_photo)), "unet", 1.0, 256, api_name="/colorize")
+    assert Image.open(colour).size == Image.open(truth).size == Image.open(colour_photo).size
+    assert table["headers"][:3] == ["metric", "prediction", "gray baseline"]
+    assert Image.open(download).size == Image.open(colour_photo).size
+
+
+def test_server_survives_a_bad_upload(client, tmp_path, colour_photo):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    with pytest.raises(Exception, match="damaged|not an image"):
+        client.predict(handle_file(str(bad)), "unet", 1.0, 256, api_name="/colorize")
+    colour = client.predict(handle_file(str(colour_photo)), "unet", 1.0, 256, api_name="/colorize")[1]
+    assert Image.open(colour).size == Image.open(colour_photo).size
+
+
+def test_eight_concurrent_clients_all_get_their_own_answer(studio_url, tmp_path):
+    sizes = [(40 + 7 * i, 30 + 5 * i) for i in range(8)]
+    paths = []
+    for i, size in enumerate(sizes):
+        pixels = np.random.default_rng(i).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        paths.append(tmp_path / f"photo{i}.png")
+        Image.fromarray(pixels).save(paths[-1])
+
+    def colorize(path):
+        own = Client(studio_url, verbose=False)
+        try:
+            return own.predict(handle_file(str(path)), "shallow", 1.0, 64, api_name="/colorize")
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(colorize, paths))
+    for size, answer in zip(sizes, answers):
+        assert Image.open(answer[1]).size == size
+        assert Image.open(answer[6]).size == size
+        assert answer[5]["data"][0][0] == "PSNR (dB)"

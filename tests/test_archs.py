@@ -1,0 +1,128 @@
+"""Tests for colorize.archs: every model of the table keeps the L -> ab contract at any size,
+trains, and the ResNet-18 encoder is a drop-in for torchvision's ImageNet weights."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+import torch
+
+from colorize.archs import build_architecture, count_parameters
+from colorize.archs.resnet import ResNet18Encoder, load_imagenet_weights
+from colorize.color import AB_SCALE
+from colorize.zoo import MODELS
+
+MODEL_NAMES = list(MODELS)  # every row of the table, so a new model is tested automatically
+SIZES = [(1, 1), (2, 3), (17, 31), (33, 65), (64, 96)]
+
+
+@functools.cache
+def eval_model(name: str) -> torch.nn.Module:
+    """One randomly initialised model per table row, in eval mode, shared by the forward tests."""
+    spec = MODELS[name]
+    torch.manual_seed(0)
+    return build_architecture(spec.arch, **spec.kwargs).eval()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{h}x{w}" for h, w in SIZES])
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_model_maps_l_to_bounded_ab_of_the_same_size(name, size):
+    batch = 2 if size[0] * size[1] < 1000 else 1
+    l = torch.rand(batch, 1, *size, generator=torch.Generator().manual_seed(0)) * 100
+    with torch.no_grad():
+        ab = eval_model(name)(l)
+    assert ab.shape == (batch, 2, *size)
+    assert torch.isfinite(ab).all()
+    assert ab.abs().max() <= AB_SCALE
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_model_trains_with_finite_gradients_for_every_parameter(name):
+    spec = MODELS[name]
+    torch.manual_seed(0)
+    model = build_architecture(spec.arch, **spec.kwargs).train()
+    l = torch.rand(2, 1, 32, 32) * 100
+    target = (torch.rand(2, 2, 32, 32) * 2 - 1) * 50
+    torch.nn.functional.l1_loss(model(l), target).backward()
+    for parameter_name, parameter in model.named_parameters():
+        assert parameter.grad is not None, f"{parameter_name} gets no gradient"
+        assert torch.isfinite(parameter.grad).all(), f"{parameter_name} has a non-finite gradient"
+
+
+def test_unknown_architecture_is_refused():
+    with pytest.raises(KeyError, match="unknown architecture"):
+        build_architecture("no-such-arch")
+
+
+def test_unet_has_10_to_20_million_parameters():
+    assert 10_000_000 <= count_parameters(build_architecture("unet")) <= 20_000_000
+
+
+# --- ResNet-18 encoder and torchvision's weights ----------------------------------------
+
+
+def torchvision_resnet18_layout(in_channels: int = 3, with_fc: bool = False) -> dict[str, tuple[int, ...]]:
+    """Parameter and buffer names and shapes of torchvision's ``resnet18()``, written out from
+    the architecture (conv1, bn1, four stages of two BasicBlocks, fc)."""
+    layout: dict[str, tuple[int, ...]] = {}
+
+    def batch_norm(prefix: str, channels: int) -> None:
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            layout[f"{prefix}.{name}"] = (channels,)
+        layout[f"{prefix}.num_batches_tracked"] = ()
+
+    layout["conv1.weight"] = (64, in_channels, 7, 7)
+    batch_norm("bn1", 64)
+    stage_channels = [64, 128, 256, 512]
+    for stage, out_channels in enumerate(stage_channels, start=1):
+        stage_in = 64 if stage == 1 else stage_channels[stage - 2]
+        for block in (0, 1):
+            prefix = f"layer{stage}.{block}"
+            block_in = stage_in if block == 0 else out_channels
+            layout[f"{prefix}.conv1.weight"] = (out_channels, block_in, 3, 3)
+            batch_norm(f"{prefix}.bn1", out_channels)
+            layout[f"{prefix}.conv2.weight"] = (out_channels, out_channels, 3, 3)
+            batch_norm(f"{prefix}.bn2", out_channels)
+            if block == 0 and stage > 1:
+                layout[f"{prefix}.downsample.0.weight"] = (out_channels, block_in, 1, 1)
+                batch_norm(f"{prefix}.downsample.1", out_channels)
+    if with_fc:
+        layout["fc.weight"] = (1000, 512)
+        layout["fc.bias"] = (1000,)
+    return layout
+
+
+def test_resnet18_encoder_has_torchvisions_names_and_shapes():
+    encoder_layout = {key: tuple(value.shape) for key, value in ResNet18Encoder(in_channels=1).state_dict().items()}
+    assert encoder_layout == torchvision_resnet18_layout(in_channels=1)
+
+
+def test_resnet18_encoder_returns_five_stages_at_halving_resolutions():
+    features = ResNet18Encoder(in_channels=1).eval()(torch.rand(1, 1, 64, 96))
+    assert [tuple(f.shape[1:]) for f in features] == [
+        (64, 32, 48), (64, 16, 24), (128, 8, 12), (256, 4, 6), (512, 2, 3)
+    ]
+
+
+def test_load_imagenet_weights_from_a_torchvision_file(tmp_path: Path):
+    generator = torch.Generator().manual_seed(0)
+    source = {
+        key: torch.randn(shape, generator=generator) if key.split(".")[-1] != "num_batches_tracked" else torch.tensor(7)
+        for key, shape in torchvision_resnet18_layout(in_channels=3, with_fc=True).items()
+    }
+    source_dir, hub_dir = tmp_path / "download", tmp_path / "hub"
+    source_dir.mkdir()
+    weights_file = source_dir / "resnet18-f37072fd.pth"
+    torch.save(source, weights_file)
+
+    encoder = ResNet18Encoder(in_channels=1)
+    load_imagenet_weights(encoder, url=weights_file.as_uri(), model_dir=str(hub_dir))
+
+    loaded = encoder.state_dict()
+    assert not any(key.startswith("fc.") for key in loaded)
+    assert torch.equal(loaded["conv1.weight"], source["conv1.weight"].sum(dim=1, keepdim=True))
+    for key in loaded.keys() - {"conv1.weight"}:
+        assert torch.equal(loaded[key], source[key]), key
+    assert (hub_dir / weights_file.name).is_file()  # torch.hub cached the download in model_dir

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The exact commands that produced the weights in checkpoints/, on a 2-core CPU.
+# Usage: bash train/shipped.sh [model ...]   (default: all, in dependency order)
+# Each run logs to runs/<name>.log; export replaces checkpoints/<name>/ only if val improves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=../shared/data/train
+VAL=../shared/data/val
+COMMON=(--data "$DATA" --val "$VAL" --save-every 100 --val-limit 100)
+
+run() {  # run NAME ARGS... : train, then export the run's EMA weights under NAME
+  local name=$1; shift
+  python -m train --model "$name" --out "runs/$name" "${COMMON[@]}" "$@" > "runs/$name.log" 2>&1
+  python -m train.export "runs/$name" --name "$name" >> "runs/$name.log" 2>&1 || true
+}
+
+unet()        { run unet --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 5e-4 --beta1 0.9 \
+                  --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
+unet_gan()    { run unet-gan --recipe gan --init runs/unet --steps 800 --batch-size 16 --crop 128 \
+                  --lr 2e-4 --beta1 0.5 --eval-every 400; }
+shallow()     { run shallow --recipe l1 --steps 1500 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
+                  --beta1 0.9 --schedule cosine --warmup 100 --eval-every 1000; }
+autoencoder() { run autoencoder --recipe mse --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
+                  --beta1 0.9 --schedule cosine --warmup 100 --eval-every 1000; }
+cnn()         { run cnn --recipe mse --steps 500 --batch-size 8 --crop 40 --cache-side 128 --crop-min 0.3125 \
+                  --crop-max 0.3125 --optimizer adamw --lr 1e-3 --beta1 0.9 --schedule cosine --warmup 50 --eval-every 250; }
+
+mkdir -p runs
+for model in "${@:-unet unet_gan shallow autoencoder cnn}"; do
+  for stage in $model; do "${stage//-/_}"; done
+done
