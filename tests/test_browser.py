@@ -1,0 +1,104 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright, against the real server.
+
+Chromium is installed by `.ci/run` (`apt-get install chromium`), never downloaded by
+Playwright. Without it the test fails in CI and is skipped on a developer's machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from colorize.showcase import showcase
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # any host but loopback fails at once, so the test can never wait on the internet
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+]
+RESULT_TIMEOUT = 120_000
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def studio_page(chromium, studio_url):
+    """A fresh page on the studio that records every request leaving the machine."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.outside_requests = []
+    page.on("request", lambda request: urlparse(request.url).hostname not in ("127.0.0.1", "localhost")
+            and not request.url.startswith(("data:", "blob:")) and page.outside_requests.append(request.url))
+    page.goto(studio_url)
+    expect(page.locator("#run-btn")).to_be_enabled()
+    yield page
+    context.close()
+
+
+def upload(page, photo: Path) -> None:
+    page.locator("#input-image input[type=file]").set_input_files(str(photo))
+    expect(page.locator("#input-image img").first).to_be_visible()
+
+
+def test_upload_pick_a_model_colorize_and_read_the_scores(studio_page, colour_photo):
+    page = studio_page
+    upload(page, colour_photo)
+    page.locator("#model input").click()
+    page.get_by_role("option", name=re.compile(r"^shallow")).click()
+    page.locator("#run-btn").click()
+
+    for image in ("#gray-image", "#output-image", "#truth-image"):
+        expect(page.locator(f"{image} img").first).to_be_visible(timeout=RESULT_TIMEOUT)
+    expect(page.locator("#metrics")).to_contain_text("PSNR", timeout=RESULT_TIMEOUT)
+    expected = showcase(colour_photo, "shallow", 1.0, 256).report.model.psnr
+    expect(page.locator("#metrics")).to_contain_text(f"{expected:.2f}")
+    expect(page.locator("#metrics-note")).to_contain_text("gray baseline")
+    expect(page.locator("#download")).to_contain_text("colour-colorized")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "colorize-tab.png"), full_page=True)
+    assert page.outside_requests == []
+
+
+def test_black_and_white_photo_says_there_is_no_ground_truth(studio_page, gray_photo):
+    page = studio_page
+    upload(page, gray_photo)
+    page.locator("#run-btn").click()
+    expect(page.locator("#metrics-note")).to_contain_text("black and white", timeout=RESULT_TIMEOUT)
+    expect(page.locator("#output-image img").first).to_be_visible()
+    assert page.locator("#truth-image img").count() == 0
+    assert page.outside_requests == []
+
+
+def test_compare_and_learn_tabs(studio_page, colour_photo):
+    page = studio_page
+    upload(page, colour_photo)
+    page.get_by_role("tab", name="Compare all models").click()
+    page.locator("#compare-btn").click()
+    expect(page.locator("#compare-metrics")).to_contain_text("gray baseline", timeout=RESULT_TIMEOUT)
+    expect(page.locator("#compare-grid img")).to_have_count(5)
+    page.screenshot(path=str(ARTIFACTS / "compare-tab.png"), full_page=True)
+
+    page.get_by_role("tab", name="Learn").click()
+    page.locator("#channels-btn").click()
+    expect(page.locator("#channels img")).to_have_count(6, timeout=RESULT_TIMEOUT)
+    expect(page.get_by_text("CIELAB").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "learn-tab.png"), full_page=True)
+    assert page.outside_requests == []
