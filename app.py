@@ -50,19 +50,23 @@ full-resolution photo, whose own L is kept: every detail stays exactly as it was
 Press **Show channels** to see L, a and b of your photo and of the model's colours."""
 
 
-class PhotoUpload(gr.Image):
-    """``gr.Image`` that passes the uploaded file to colorize untouched.
+def photo_input(**options) -> gr.Image:
+    """A ``gr.Image`` (upload, drag and drop, paste) whose files reach colorize untouched.
 
-    Gradio would otherwise open the file itself and fail with a generic error on a bad
-    upload; colorize's loader checks it and explains what is wrong in plain words.
+    Gradio would open an upload itself and answer a bad file with a generic error; handing
+    colorize the raw file lets its loader say in plain words what is wrong. (An instance
+    override rather than a subclass: Gradio writes a .pyi stub next to any subclass.)
     """
+    image = gr.Image(type="filepath", **options)
+    gradio_preprocess = image.preprocess
 
-    is_template = True
-
-    def preprocess(self, payload):
-        if payload is None or (payload.url or "").startswith("data:"):
-            return super().preprocess(payload)
+    def raw_file(payload):
+        if payload is None or payload.path is None or (payload.url or "").startswith("data:"):
+            return gradio_preprocess(payload)
         return str(payload.path)
+
+    image.preprocess = raw_file
+    return image
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -143,8 +147,7 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
-                photo = PhotoUpload(label="Your photo", type="filepath", sources=["upload", "clipboard"],
-                                    elem_id="input-image", height=320)
+                photo = photo_input(label="Your photo", sources=["upload", "clipboard"], elem_id="input-image", height=320)
                 model = gr.Dropdown(model_choices(), value=DEFAULT_MODEL, label="Model", elem_id="model")
                 saturation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Colour strength",
                                        info="0 = gray, 1 = as predicted, above 1 = bolder", elem_id="saturation")

@@ -1,0 +1,37 @@
+"""The weights in checkpoints/ (the real folder, not the tests' one) are what the table says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorize.color import image_to_lab
+from colorize.hub import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, load_folder, sha256_of
+from colorize.pipeline import colorize_with_details
+from colorize.zoo import MODELS
+
+SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints"
+FOLDERS = sorted(path for path in SHIPPED.iterdir() if path.is_dir()) if SHIPPED.is_dir() else []
+
+
+def test_checkpoints_stay_small():
+    total = sum(path.stat().st_size for path in SHIPPED.rglob("*") if path.is_file())
+    assert total < 80 * 2**20
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda path: path.name)
+def test_shipped_model_loads_strictly_and_colours_a_photo(folder):
+    assert folder.name in MODELS, f"{folder.name} is not a row of the model table"
+    assert {CONFIG_FILE, WEIGHTS_FILE, CARD_FILE} <= {path.name for path in folder.iterdir()}
+    assert sha256_of(folder / WEIGHTS_FILE) in (folder / CARD_FILE).read_text()
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    assert config["val"]["model"]["psnr"] > 0 and "gray" in config["val"]
+    model = load_folder(folder, MODELS[folder.name])
+    ys, xs = np.mgrid[0:48, 0:64]
+    photo = np.stack([ys * 5, xs * 4, 255 - ys * 5], axis=-1).astype(np.uint8)
+    coloured = colorize_with_details(photo, model).colorized
+    chroma = np.hypot(*image_to_lab(coloured)[..., 1:].transpose(2, 0, 1))
+    assert chroma.mean() > 1.0, "a trained model adds some colour"
