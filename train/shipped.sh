@@ -16,7 +16,7 @@ run() {  # run NAME ARGS... : train, then export the run's EMA weights under NAM
 
 unet()        { run unet --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 5e-4 --beta1 0.9 \
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
-unet_gan()    { run unet-gan --recipe gan --init runs/unet --steps 800 --batch-size 16 --crop 128 \
+unet_gan()    { run unet-gan --recipe gan --rebalance 0.5 --init runs/unet --steps 800 --batch-size 16 --crop 128 \
                   --lr 2e-4 --beta1 0.5 --eval-every 400; }
 shallow()     { run shallow --recipe l1 --steps 1500 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
                   --beta1 0.9 --schedule cosine --warmup 100 --eval-every 1000; }

@@ -1,0 +1,52 @@
+"""What the studio shows, tested without Gradio."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from colorize.color import image_to_lab, lab_to_image
+from colorize.showcase import channel_images, comparison_table, metric_rows, model_guide, preview, showcase
+from colorize.zoo import MODELS
+from conftest import smooth_colour_photo
+
+
+def test_preview_shrinks_big_images_and_never_enlarges_small_ones():
+    big = np.zeros((3000, 4000, 3), np.uint8)
+    assert preview(big).shape == (768, 1024, 3)
+    small = np.zeros((30, 40, 3), np.uint8)
+    assert preview(small) is small
+
+
+def test_channel_pictures_put_each_channel_on_its_own_axis():
+    lab = np.zeros((8, 16, 3), np.float32)
+    lab[..., 0] = 60
+    lab[:, :8, 1], lab[:, 8:, 1] = -20, 20   # green on the left, red on the right
+    lab[:4, :, 2], lab[4:, :, 2] = -20, 20   # blue on top, yellow below
+    pictures = channel_images(lab_to_image(lab))
+    l_pic, a_pic, b_pic = (image_to_lab(pictures[name]) for name in pictures)
+    assert np.abs(l_pic[..., 1:]).max() < 1                        # L alone: no colour
+    assert a_pic[0, 0, 1] < -15 and a_pic[0, -1, 1] > 15 and np.abs(a_pic[..., 2]).max() < 2
+    assert b_pic[0, 0, 2] < -15 and b_pic[-1, 0, 2] > 15 and np.abs(b_pic[..., 1]).max() < 2
+
+
+def test_scores_are_made_at_a_fixed_size_and_keep_the_gray_baseline():
+    photo = smooth_colour_photo(600, 800)
+    shown = showcase(photo, "shallow")
+    assert shown.full_resolution.shape == photo.shape
+    rows = metric_rows(shown.report)
+    assert rows[0][0] == "PSNR (dB)" and rows[0][2] == round(shown.report.gray.psnr, 2)
+    headers, table = comparison_table([("shallow", shown), ("cnn", shown)])
+    assert headers[0] == "model" and [row[0] for row in table] == ["shallow", "cnn", "gray baseline"]
+
+
+def test_black_and_white_photos_have_no_scores():
+    gray = np.repeat(smooth_colour_photo(60, 80)[..., :1], 3, axis=2)
+    shown = showcase(gray, "shallow")
+    assert shown.report is None and shown.truth is None
+    assert comparison_table([("shallow", shown)]) == (["model"], [])
+
+
+def test_model_guide_is_written_from_the_table():
+    guide = model_guide()
+    for name, spec in MODELS.items():
+        assert f"**{name}**" in guide and spec.reference in guide and spec.bad_at in guide
