@@ -47,7 +47,7 @@ def studio_page(chromium, studio_url):
     page.on("request", lambda request: urlparse(request.url).hostname not in ("127.0.0.1", "localhost")
             and not request.url.startswith(("data:", "blob:")) and page.outside_requests.append(request.url))
     page.goto(studio_url)
-    expect(page.locator("#run-btn")).to_be_enabled()
+    expect(page.locator("#run-btn")).to_be_enabled(timeout=60_000)  # slow first render on a busy machine
     yield page
     context.close()
 

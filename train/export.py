@@ -71,7 +71,7 @@ upsampled and merged with the photo's own full-resolution L by `colorize`.
 - recipe: `{training['recipe']}`, {config['steps']} steps of batch {training['batch_size']}, {training['crop']} px crops,
   {training['optimizer']} lr {training['lr']} ({training['schedule']}), colour rebalancing {training['rebalance']},
   EMA {training['ema']}{f", initialised from `{training['init']}`" if training['init'] else ''}
-- command: `{command}`
+- command (a resumed run lists each invocation): `{command}`
 
 ## Validation
 
@@ -94,7 +94,7 @@ def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: b
     config = {"name": name, "arch": state["arch"], "kwargs": state["kwargs"], "steps": state["step"],
               "working_size": get_spec(training["model"]).working_size, "training": training}
     command_file = run / "command.txt"
-    command = command_file.read_text().strip().splitlines()[-1] if command_file.is_file() else "n/a"
+    command = " && ".join(command_file.read_text().splitlines()) if command_file.is_file() else "n/a"
     with tempfile.TemporaryDirectory() as scratch:
         staged = save_pretrained(model, Path(scratch) / name, config)
         report, val_info = None, "Not evaluated (--no-eval)."
