@@ -204,12 +204,22 @@ def test_ema_is_an_exponential_moving_average_of_the_weights():
         for parameter in model.parameters():
             parameter.add_(1.0)
         model[1].running_mean.fill_(3.0)
-    ema.update(model)
+    ema.update(model, step=1000)  # past the warm-up: the configured decay applies
     averaged = ema.model.state_dict()
     torch.testing.assert_close(averaged["0.weight"], start["0.weight"] + 0.25)  # 0.75 old + 0.25 new
     torch.testing.assert_close(averaged["1.bias"], start["1.bias"] + 0.25)
     assert torch.equal(averaged["1.running_mean"], torch.full((2,), 3.0))  # buffers are copied as they are
     assert not any(p.requires_grad for p in ema.model.parameters()) and not ema.model.training
+
+
+def test_ema_decay_warms_up_so_early_weights_fade_fast():
+    model = torch.nn.Linear(2, 2)
+    ema = EMA(model, decay=0.999)
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    ema.update(model, step=0)  # decay min(0.999, 1/10) = 0.1
+    torch.testing.assert_close(ema.model.weight, start + 0.9)
 
 
 def test_rebalancing_reweights_the_loss(folders, tmp_path):

@@ -36,7 +36,7 @@ class TrainConfig:
     weight_decay: float = 0.0           # AdamW only
     schedule: str = "constant"          # constant | cosine (with `warmup` steps of linear warm-up)
     warmup: int = 0
-    rebalance: float = 0.0              # colour rebalancing strength (0 = off, Zhang et al.'s lambda is 0.5)
+    rebalance: float = 0.0              # colour rebalancing strength: 0 off, 1 inverse frequency, Zhang et al. 0.5
     gan_weight: float = 1.0             # adversarial term; the L1 term is multiplied by `l1_weight`
     l1_weight: float = 100.0            # pix2pix's lambda
     ema: float = 0.999                  # decay of the exported EMA generator (0 = export the raw weights)

@@ -45,9 +45,10 @@ def _bin_index(ab: torch.Tensor) -> torch.Tensor:
 class ColourRebalancer:
     """Per-pixel loss weights from the rarity of the true colour (Zhang et al. 2016).
 
-    ``w ∝ ((1 - λ) p̃ + λ / Q)⁻¹`` with p̃ the Gaussian-smoothed ab histogram of the training
-    photos and Q the number of colours that occur; normalised so that E_p̃[w] = 1, which keeps
-    the loss scale of the plain recipe.
+    ``w ∝ (s p̃ + (1 - s) / Q)⁻¹`` with p̃ the Gaussian-smoothed ab histogram of the training
+    photos, Q the number of colours that occur and ``s`` the strength: 0 gives uniform weights
+    (no rebalancing), 1 pure inverse frequency, 0.5 is Zhang et al.'s choice (their λ = 1 - s).
+    Normalised so that E_p̃[w] = 1, which keeps the loss scale of the plain recipe.
     """
 
     def __init__(self, weights: torch.Tensor) -> None:
@@ -64,7 +65,7 @@ class ColourRebalancer:
             np.add.at(counts, (cells[:, 0], cells[:, 1]), 1)
         probability = gaussian_filter(counts / counts.sum(), sigma)
         occurring = probability > 0
-        mixed = (1 - strength) * probability + strength / occurring.sum()
+        mixed = strength * probability + (1 - strength) / occurring.sum()
         weights = np.where(occurring, 1 / mixed, 0.0)
         weights /= (probability * weights).sum()
         return cls(torch.tensor(weights.reshape(-1), dtype=torch.float32))

@@ -16,14 +16,14 @@ run() {  # run NAME ARGS... : train, then export the run's EMA weights under NAM
 
 unet()        { run unet --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 5e-4 --beta1 0.9 \
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
-unet_gan()    { run unet-gan --recipe gan --rebalance 0.5 --init runs/unet --steps 800 --batch-size 16 --crop 128 \
-                  --lr 2e-4 --beta1 0.5 --eval-every 400; }
-shallow()     { run shallow --recipe l1 --steps 1500 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
-                  --beta1 0.9 --schedule cosine --warmup 100 --eval-every 1000; }
-autoencoder() { run autoencoder --recipe mse --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
-                  --beta1 0.9 --schedule cosine --warmup 100 --eval-every 1000; }
-cnn()         { run cnn --recipe mse --steps 500 --batch-size 8 --crop 40 --cache-side 128 --crop-min 0.3125 \
-                  --crop-max 0.3125 --optimizer adamw --lr 1e-3 --beta1 0.9 --schedule cosine --warmup 50 --eval-every 250; }
+unet_gan()    { run unet-gan --recipe gan --rebalance 0.1 --init runs/unet --steps 700 --batch-size 16 --crop 128 \
+                  --lr 2e-4 --beta1 0.5 --eval-every 350; }
+shallow()     { run shallow --recipe l1 --steps 600 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
+                  --beta1 0.9 --schedule cosine --warmup 100 --eval-every 300; }
+autoencoder() { run autoencoder --recipe mse --steps 600 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
+                  --beta1 0.9 --schedule cosine --warmup 100 --eval-every 300; }
+cnn()         { run cnn --recipe mse --steps 400 --batch-size 8 --crop 40 --cache-side 128 --crop-min 0.3125 \
+                  --crop-max 0.3125 --optimizer adamw --lr 1e-3 --beta1 0.9 --schedule cosine --warmup 50 --eval-every 200; }
 
 mkdir -p runs
 for model in "${@:-unet unet_gan shallow autoencoder cnn}"; do
