@@ -18,18 +18,21 @@ import gradio as gr  # noqa: E402  (analytics must be off before gradio is impor
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from colorize import ColorizeError, get_spec, has_weights, list_models  # noqa: E402
+from colorize import ColorizeError, get_spec, has_weights, keep_freed_memory, list_models  # noqa: E402
 from colorize.showcase import (  # noqa: E402
     METRIC_GUIDE,
     METRIC_HEADERS,
     channel_gallery,
+    colour_at,
     compare_models,
     comparison_table,
+    guide_canvas,
     metric_rows,
     model_guide,
+    painted_strokes,
     showcase,
 )
-from colorize.zoo import DEFAULT_MODEL  # noqa: E402
+from colorize.zoo import DEFAULT_MODEL, list_guided_models  # noqa: E402
 
 EXAMPLES = ("astronaut", "coffee", "chelsea", "rocket", "camera")  # camera: a real B&W photo
 MAX_UPLOAD = "60mb"
@@ -48,6 +51,14 @@ photo (colour changes slowly across an image), and the guess is stretched back o
 full-resolution photo, whose own L is kept: every detail stays exactly as it was.
 
 Press **Show channels** to see L, a and b of your photo and of the model's colours."""
+
+
+GUIDED_HELP = """## Paint the colours you know
+You know the dress was blue? Pick a colour, paint a stroke or a dot on it, and the whole
+photo follows. Click the result to pick up its colour as your brush colour. Only the hue and
+saturation of your paint are used; the lightness always comes from the photo."""
+
+PALETTE = ["#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2e86de", "#8e44ad", "#e8b89a", "#8d5524"]
 
 
 def photo_input(**options) -> gr.Image:
@@ -69,10 +80,10 @@ def photo_input(**options) -> gr.Image:
     return image
 
 
-def model_choices() -> list[tuple[str, str]]:
+def model_choices(names: list[str]) -> list[tuple[str, str]]:
     """Dropdown entries "name: description", untrained models marked as such."""
     return [(f"{name}: {get_spec(name).description}" + ("" if has_weights(name) else " (not trained yet)"), name)
-            for name in list_models()]
+            for name in names]
 
 
 def example_files() -> list[str]:
@@ -132,6 +143,46 @@ def compare_all(photo: str | None, saturation: float, progress=gr.Progress()):
     return [(shown.colorized, name) for name, shown in results], pd.DataFrame(rows, columns=headers)
 
 
+def start_guiding(photo: str | None):
+    """Guided tab: put the gray photo on the canvas, with no paint yet. An unreadable photo
+    leaves the canvas empty; the Colorize buttons explain what is wrong with it."""
+    if not photo:
+        return None
+    try:
+        canvas = guide_canvas(photo)
+    except ColorizeError:
+        return None
+    return {"background": canvas, "layers": [], "composite": canvas}
+
+
+def colorize_guided(photo: str | None, canvas: dict | None, model: str, saturation: float):
+    """Guided tab: the photo colorized with the painted strokes as hints."""
+    if not photo:
+        raise gr.Error("Please upload a photo first (or click one of the examples).")
+    layers = (canvas or {}).get("layers") or [None]
+    strokes = painted_strokes(layers[0])
+    try:
+        shown = showcase(photo, model, saturation, hints=strokes)
+    except ColorizeError as error:
+        raise gr.Error(str(error)) from error
+    if strokes is None:
+        note = "No paint yet: these are the model's own colours." if get_spec(model).automatic else \
+            "No paint yet: this engine only spreads colours you give it, so the photo stays gray."
+    else:
+        note = "Coloured with your strokes."
+    if shown.report is not None:
+        note += f" PSNR {shown.report.model.psnr:.2f} dB against the real colours (gray baseline {shown.report.gray.psnr:.2f} dB)."
+    return shown.colorized, note, _save_png(shown.full_resolution, photo)
+
+
+def pick_colour(result, event: gr.SelectData):
+    """Guided tab: the result's colour where it was clicked becomes the brush colour."""
+    if result is None:
+        raise gr.Error("Colorize first, then click the result to pick a colour.")
+    colour = colour_at(result, *event.index)
+    return colour, gr.ImageEditor(brush=gr.Brush(colors=[colour, *PALETTE], default_color=colour, color_mode="defaults"))
+
+
 def show_channels(photo: str | None, model: str, saturation: float):
     """Learn tab: L, a, b of the input and of the prediction."""
     if not photo:
@@ -148,7 +199,7 @@ def build_demo() -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 photo = photo_input(label="Your photo", sources=["upload", "clipboard"], elem_id="input-image", height=320)
-                model = gr.Dropdown(model_choices(), value=DEFAULT_MODEL, label="Model", elem_id="model")
+                model = gr.Dropdown(model_choices(list_models()), value=DEFAULT_MODEL, label="Model", elem_id="model")
                 saturation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Colour strength",
                                        info="0 = gray, 1 = as predicted, above 1 = bolder", elem_id="saturation")
                 with gr.Accordion("Advanced", open=False):
@@ -167,6 +218,23 @@ def build_demo() -> gr.Blocks:
                     note = gr.Markdown(elem_id="metrics-note")
                     metrics = gr.Dataframe(headers=METRIC_HEADERS, label="Scores", elem_id="metrics", interactive=False)
                     download = gr.File(label="Full-resolution result (PNG)", elem_id="download")
+                with gr.Tab("Guided"):
+                    gr.Markdown(GUIDED_HELP)
+                    engine = gr.Dropdown(model_choices(list_guided_models()), value=list_guided_models()[0],
+                                         label="Engine", elem_id="engine")
+                    with gr.Row():
+                        canvas = gr.ImageEditor(label="Paint colours on your photo", type="numpy", image_mode="RGBA",
+                                                format="png", sources=(), transforms=(), layers=False,
+                                                brush=gr.Brush(colors=PALETTE, default_color=PALETTE[4], color_mode="defaults"),
+                                                elem_id="guide-canvas", height=420)
+                        guided_out = gr.Image(label="Result (click it to pick a colour)", format="png",
+                                              interactive=False, elem_id="guided-image", height=420)
+                    with gr.Row():
+                        picked = gr.ColorPicker(label="Picked colour", elem_id="picked-colour")
+                        guide_run = gr.Button("Colorize with my colours", variant="primary", elem_id="guide-btn")
+                        guide_clear = gr.Button("Clear all paint", elem_id="guide-clear")
+                    guided_note = gr.Markdown(elem_id="guided-note")
+                    guided_download = gr.File(label="Full-resolution result (PNG)", elem_id="guided-download")
                 with gr.Tab("Compare all models"):
                     compare = gr.Button("Run every model on this photo", variant="primary", elem_id="compare-btn")
                     grid = gr.Gallery(label="Each model's colours", columns=3, elem_id="compare-grid", format="png")
@@ -180,6 +248,14 @@ def build_demo() -> gr.Blocks:
         model.change(lambda name: get_spec(name).working_size, model, working_size, api_name=False)
         run.click(colorize_photo, [photo, model, saturation, working_size],
                   [gray_out, colour_out, truth_out, slider, note, metrics, download], api_name="colorize")
+        guided_inputs, guided_outputs = [photo, canvas, engine, saturation], [guided_out, guided_note, guided_download]
+        photo.change(start_guiding, photo, canvas, api_name=False)
+        guide_clear.click(start_guiding, photo, canvas, api_name=False).then(
+            colorize_guided, guided_inputs, guided_outputs, api_name=False)
+        canvas.input(colorize_guided, guided_inputs, guided_outputs, trigger_mode="always_last", api_name=False)
+        engine.input(colorize_guided, guided_inputs, guided_outputs, api_name=False)
+        guide_run.click(colorize_guided, guided_inputs, guided_outputs, api_name="guided")
+        guided_out.select(pick_colour, guided_out, [picked, canvas], api_name=False)
         compare.click(compare_all, [photo, saturation], [grid, compare_table], api_name="compare")
         channels_btn.click(show_channels, [photo, model, saturation], channels, api_name="channels")
     demo.queue(default_concurrency_limit=2, max_size=32)
@@ -189,5 +265,6 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 if __name__ == "__main__":
+    keep_freed_memory()
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), max_file_size=MAX_UPLOAD)

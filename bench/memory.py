@@ -10,7 +10,6 @@ from the kernel, so nothing measured earlier inflates a later figure.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -23,13 +22,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.speed import photo_jpeg  # noqa: E402
 from colorize import has_weights, list_models  # noqa: E402
+
+from report import write_report  # noqa: E402
+from speed import photo_jpeg  # noqa: E402
+
 
 COLORIZE_ONE = """
 import sys
-from colorize import colorize_image
+from colorize import colorize_image, keep_freed_memory
+keep_freed_memory()  # as the command line does
 colorize_image(sys.argv[1], sys.argv[2]).save(sys.argv[3])
 print(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
 """
@@ -116,10 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         app = results["app"]
         lines += ["", f"`python app.py` serving {app['clients']} concurrent {app['photo']} requests "
                       f"({app['model']}): peak {app['peak_mb']:.0f} MB."]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, results, "\n".join(lines))
     return 0
 
 

@@ -12,6 +12,7 @@ keeps its own full-resolution L (see ``colorize.pipeline``).
 from .errors import ColorizeError, InvalidImageError, WeightsNotFoundError
 from .hub import has_weights, load_model, save_pretrained
 from .io import load_image
+from .runtime import keep_freed_memory
 from .pipeline import Colorization, colorize_batch, colorize_image, colorize_images, colorize_with_details
 from .zoo import DEFAULT_MODEL, ModelSpec, get_spec, list_models, register_model
 
@@ -28,6 +29,7 @@ __all__ = [
     "colorize_with_details",
     "get_spec",
     "has_weights",
+    "keep_freed_memory",
     "list_models",
     "load_image",
     "load_model",

@@ -1,6 +1,7 @@
 """Command line: colorize files and folders, or list the models.
 
     python -m colorize old_photos/ scan.tif --model default --out coloured/
+    python -m colorize family.jpg --hints hints.json      # guided: points or a PNG stroke layer
     python -m colorize --list-models
 
 Every input becomes ``OUT/<stem>.png`` at its full resolution. A file that cannot be read is
@@ -18,10 +19,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from .errors import ColorizeError
+from .hints import read_hints_file
 from .hub import has_weights, load_model
 from .io import find_images
 from .pipeline import colorize_with_details
-from .zoo import DEFAULT_MODEL, MODELS
+from .runtime import keep_freed_memory
+from .zoo import DEFAULT_MODEL, MODELS, list_guided_models
 
 
 def print_models() -> None:
@@ -52,13 +55,16 @@ def output_paths(inputs: list[Path], out: Path) -> dict[Path, Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colorize", description="Bring colour back to black-and-white photos.")
     parser.add_argument("inputs", nargs="*", type=Path, help="image files and folders (searched recursively)")
-    parser.add_argument("--model", default="default", help="model name (see --list-models) or a weights folder")
+    parser.add_argument("--model", default="default",
+                        help="model name (see --list-models) or a weights folder; with --hints, default is the best guided model")
+    parser.add_argument("--hints", type=Path, help="colour hints: JSON points [{x, y, color}] or a transparent PNG stroke layer")
     parser.add_argument("--out", type=Path, default=Path("colorized"), help="output folder (default: ./colorized)")
     parser.add_argument("--saturation", type=float, default=1.0, help="colour strength: 0 gray, 1 as predicted, >1 bolder")
     parser.add_argument("--working-size", type=int, help="override the model's working resolution (pixels per side)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--list-models", action="store_true", help="print the available models and exit")
     args = parser.parse_args(argv)
+    keep_freed_memory()
 
     if args.list_models:
         print_models()
@@ -76,16 +82,22 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no image files found in the given paths.", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.hints is not None and args.model == "default":
+        args.model = list_guided_models()[0]
     model = Path(args.model) if Path(args.model).is_dir() else args.model
     try:
-        load_model(model)
+        network = load_model(model)
+        hints = read_hints_file(args.hints) if args.hints is not None else None
+        if hints is not None and not network.accepts_hints:
+            raise ColorizeError(f"Model {args.model!r} does not take colour hints; guided models: {', '.join(list_guided_models())}.")
     except ColorizeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     failures = 0
     for source, target in tqdm(output_paths(inputs, args.out).items(), desc="colorizing", unit="photo"):
         try:
-            result = colorize_with_details(source, model, saturation=args.saturation, working_size=args.working_size)
+            result = colorize_with_details(source, model, hints=hints, saturation=args.saturation,
+                                           working_size=args.working_size)
         except ColorizeError as error:
             failures += 1
             tqdm.write(f"failed: {source}: {error}", file=sys.stderr)

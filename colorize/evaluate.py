@@ -1,11 +1,14 @@
 """Score models on a folder of colour photos, always beside the gray baseline.
 
     python -m colorize.evaluate ../shared/data/val --model unet --size 256 --json
+    python -m colorize.evaluate ../shared/data/val --model unet-guided --model levin --hints 10
 
 Photos are resized so their short side is ``--size`` (the val set already is 256), every
 model colorizes them through the same pipeline users get, and the mean ``metrics.Report``
 is printed. The gray baseline (a = b = 0) is the number a model has to beat: guessing no
-colour at all already scores well on PSNR and SSIM.
+colour at all already scores well on PSNR and SSIM. With ``--hints N`` guided models also
+get N patches of each photo's true colour (``colorize.hints.sample_hints``, seeded), which
+measures how much a few user hints are worth.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ import numpy as np
 import torch
 
 from .errors import ColorizeError
+from .hints import sample_hints
+from .hub import working_size_of
 from .io import find_images, load_image, resize_short_side
 from .metrics import Report, mean_report, report
-from .pipeline import ModelRef, colorize_batch
+from .runtime import keep_freed_memory
+from .pipeline import ModelRef, colorize_batch, working_lab, working_shape
 
 
 def load_eval_photos(folder: str | Path, size: int, limit: int = 0) -> list[np.ndarray]:
@@ -33,19 +39,42 @@ def load_eval_photos(folder: str | Path, size: int, limit: int = 0) -> list[np.n
     return [resize_short_side(load_image(path), size) for path in paths]
 
 
+def revealed_hints(photos: Sequence[np.ndarray], working_size: int, count: int, seed: int) -> list[torch.Tensor]:
+    """``count`` patches of true colour per photo, at each photo's working shape (seeded)."""
+    generator = torch.Generator().manual_seed(seed)
+    maps = []
+    for photo in photos:
+        truth = working_lab(photo, working_shape(*photo.shape[:2], working_size))[:, 1:]
+        maps.append(sample_hints(truth, [count], generator))
+    return maps
+
+
 def evaluate_photos(
-    model: ModelRef, photos: Sequence[np.ndarray], working_size: int | None = None, batch_size: int = 8, device: str = "cpu"
+    model: ModelRef,
+    photos: Sequence[np.ndarray],
+    working_size: int | None = None,
+    batch_size: int = 8,
+    device: str = "cpu",
+    hints: int = 0,
+    seed: int = 0,
 ) -> tuple[Report, list[np.ndarray]]:
-    """Mean report over ``photos`` and the colorized photos themselves (for sample grids)."""
+    """Mean report over ``photos`` and the colorized photos themselves (for sample grids).
+
+    ``hints`` > 0 gives a guided model that many true-colour patches per photo.
+    """
+    size = working_size or (256 if isinstance(model, torch.nn.Module) else working_size_of(model))
+    maps = revealed_hints(photos, size, hints, seed) if hints else None
     colorized: list[np.ndarray] = []
     for start in range(0, len(photos), batch_size):
-        results = colorize_batch(photos[start : start + batch_size], model, working_size=working_size, device=device)
+        batch = slice(start, start + batch_size)
+        results = colorize_batch(photos[batch], model, hints=maps[batch] if maps else None, working_size=size, device=device)
         colorized.extend(result.colorized for result in results)
     return mean_report([report(prediction, truth) for prediction, truth in zip(colorized, photos)]), colorized
 
 
-def _format_table(folder: str, size: int, count: int, reports: dict[str, Report]) -> str:
-    lines = [f"{count} photos from {folder}, short side {size} px", "",
+def _format_table(folder: str, size: int, count: int, hints: int, reports: dict[str, Report]) -> str:
+    hinted = f", {hints} true-colour hints per photo" if hints else ""
+    lines = [f"{count} photos from {folder}, short side {size} px{hinted}", "",
              "| model | PSNR dB | SSIM | colourfulness (truth) | CIEDE2000 | AuC |", "|---|---|---|---|---|---|"]
     rows = {"gray baseline": next(iter(reports.values())).gray, **{name: each.model for name, each in reports.items()}}
     truth = next(iter(reports.values())).target_colourfulness
@@ -62,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="short side the photos are resized to")
     parser.add_argument("--working-size", type=int, help="override the models' working resolution")
     parser.add_argument("--limit", type=int, default=0, help="only the first N photos (0 = all)")
+    parser.add_argument("--hints", type=int, default=0, help="reveal N random true-colour patches per photo (guided models)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the revealed hints")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
     args = parser.parse_args(argv)
+    keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     photos = load_eval_photos(args.folder, args.size, args.limit)
@@ -72,17 +104,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No photos found in {args.folder}.", file=sys.stderr)
         return 1
     try:
-        reports = {name: evaluate_photos(name, photos, args.working_size)[0] for name in args.model or ["default"]}
+        reports = {name: evaluate_photos(name, photos, args.working_size, hints=args.hints, seed=args.seed)[0]
+                   for name in args.model or ["default"]}
     except ColorizeError as error:
         print(error, file=sys.stderr)
         return 1
     if args.json:
         first = next(iter(reports.values()))
-        print(json.dumps({"folder": str(args.folder), "size": args.size, "images": len(photos),
+        print(json.dumps({"folder": str(args.folder), "size": args.size, "images": len(photos), "hints": args.hints,
                           "gray_baseline": first.to_dict()["gray"], "target_colourfulness": first.target_colourfulness,
                           "models": {name: each.to_dict() for name, each in reports.items()}}, indent=2))
     else:
-        print(_format_table(args.folder, args.size, len(photos), reports))
+        print(_format_table(args.folder, args.size, len(photos), args.hints, reports))
     return 0
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from .archs import ColorizationModel, build_architecture
+from .archs import ARCHITECTURES, ColorizationModel, build_architecture
 from .errors import ColorizeError, WeightsNotFoundError
 from .zoo import ModelSpec, get_spec
 
@@ -124,9 +124,10 @@ def resolve_weights(spec: ModelSpec) -> Path:
 
 
 def has_weights(name: str) -> bool:
-    """Whether a model can be loaded without the network (local folder or Hub cache)."""
+    """Whether a model can be loaded without the network (local folder, Hub cache, or an
+    engine that has no weights at all)."""
     spec = get_spec(name)
-    if _is_model_folder(spec.local_dir):
+    if not ARCHITECTURES[spec.arch].needs_weights or _is_model_folder(spec.local_dir):
         return True
     if spec.hub_repo is None:
         return False
@@ -149,7 +150,10 @@ def load_model(name_or_path: str | Path = "default", device: str = "cpu") -> Col
         model = load_folder(path)
     else:
         spec = get_spec(str(name_or_path))
-        model = load_folder(resolve_weights(spec), spec)
+        if ARCHITECTURES[spec.arch].needs_weights:
+            model = load_folder(resolve_weights(spec), spec)
+        else:
+            model = build_architecture(spec.arch, **spec.kwargs).eval()
     return model.to(device)
 
 

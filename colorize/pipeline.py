@@ -22,9 +22,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .color import fit_ab_to_gamut, gray_image, image_to_tensor, is_grayscale, lab_to_rgb, rgb_to_lab, tensor_to_image
+from .color import fit_ab_to_gamut, gray_image, image_to_tensor, is_grayscale, lab_to_rgb, rgb_to_l, rgb_to_lab, tensor_to_image
+from .errors import ColorizeError
+from .hints import HintInput, hint_map
 from .hub import load_model, working_size_of
 from .io import DEFAULT_MAX_PIXELS, ImageSource, load_image
+from .zoo import list_guided_models
 
 ModelRef = str | Path | torch.nn.Module
 BAND_PIXELS = 1 << 20  # pixels per full-resolution band: ~50 MB of float32 temporaries
@@ -64,10 +67,13 @@ def _resolve(model: ModelRef, device: str) -> tuple[torch.nn.Module, int | None]
     return load_model(model, device), working_size_of(model)
 
 
-def _l_small(image: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
-    """The model's input: L of the photo resized (Lanczos, like the training data) to ``shape``."""
+def working_lab(image: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """The photo resized (Lanczos, like the training data) to ``shape``, in Lab, (1, 3, h, w).
+
+    Its L is the model's input; its ab is the truth simulated hints are revealed from.
+    """
     small = np.asarray(Image.fromarray(image).resize(shape[::-1], Image.Resampling.LANCZOS))
-    return rgb_to_lab(image_to_tensor(small))[:, :1]
+    return rgb_to_lab(image_to_tensor(small))
 
 
 def _upsample_rows(ab_small: torch.Tensor, size: tuple[int, int], top: int, bottom: int) -> torch.Tensor:
@@ -96,16 +102,19 @@ def merge_full_resolution(image: np.ndarray, ab_small: torch.Tensor, saturation:
     band = max(1, BAND_PIXELS // width)
     for top in range(0, height, band):
         bottom = min(height, top + band)
-        l_full = rgb_to_lab(image_to_tensor(image[top:bottom]))[:, :1]
+        l_full = rgb_to_l(image_to_tensor(image[top:bottom]))
         ab = fit_ab_to_gamut(l_full, _upsample_rows(ab_small, (height, width), top, bottom))
         out[top:bottom] = tensor_to_image(lab_to_rgb(torch.cat([l_full, ab], dim=1)))
     return out
 
 
 @torch.inference_mode()
-def predict_ab(model: torch.nn.Module, l_small: torch.Tensor) -> torch.Tensor:
-    """Run a model on a batch of working-size L, (N, 1, h, w) -> ab (N, 2, h, w) on the CPU."""
-    device = next(model.parameters()).device
+def predict_ab(model: torch.nn.Module, l_small: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+    """Run a model on a batch of working-size L, (N, 1, h, w), and for guided models a hint
+    map (N, 3, h, w) -> ab (N, 2, h, w) on the CPU."""
+    device = next(model.parameters(), l_small).device
+    if getattr(model, "accepts_hints", False):
+        return model(l_small.to(device), None if hints is None else hints.to(device)).float().cpu()
     return model(l_small.to(device)).float().cpu()
 
 
@@ -113,6 +122,7 @@ def colorize_with_details(
     image: ImageSource,
     model: ModelRef = "default",
     *,
+    hints: HintInput | None = None,
     working_size: int | None = None,
     saturation: float = 1.0,
     device: str = "cpu",
@@ -122,29 +132,43 @@ def colorize_with_details(
 
     ``model`` is a table name, a weights folder or an ``nn.Module``; ``working_size``
     overrides the model's working resolution (bigger: finer colour detail, slower).
+    ``hints`` (guided models only) are ``colorize.hints.Point``s in photo pixels, an RGBA
+    stroke layer painted over the photo, or a ready hint map.
     """
-    return colorize_batch([image], model, working_size=working_size, saturation=saturation,
-                          device=device, max_pixels=max_pixels)[0]
+    return colorize_batch([image], model, hints=None if hints is None else [hints], working_size=working_size,
+                          saturation=saturation, device=device, max_pixels=max_pixels)[0]
 
 
 def colorize_batch(
     images: Sequence[ImageSource],
     model: ModelRef = "default",
     *,
+    hints: Sequence[HintInput | None] | None = None,
     working_size: int | None = None,
     saturation: float = 1.0,
     device: str = "cpu",
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> list[Colorization]:
-    """Colorize several photos, running the network once per group of equal working shapes."""
+    """Colorize several photos, running the network once per group of equal working shapes.
+
+    ``hints``, if given, holds one entry (or None) per photo; see ``colorize_with_details``.
+    """
     network, table_size = _resolve(model, device)
+    takes_hints = getattr(network, "accepts_hints", False)
+    hints = list(hints) if hints is not None else [None] * len(images)
+    if len(hints) != len(images):
+        raise ValueError(f"got {len(hints)} hint entries for {len(images)} photos")
+    if not takes_hints and any(entry is not None for entry in hints):
+        raise ColorizeError(f"This model does not take colour hints. Guided models: {', '.join(list_guided_models())}.")
     size = working_size or table_size or 256
     photos = [load_image(image, max_pixels=max_pixels) for image in images]
     shapes = [working_shape(*photo.shape[:2], size) for photo in photos]
     ab_small: dict[int, torch.Tensor] = {}
     for shape in dict.fromkeys(shapes):
         members = [i for i, s in enumerate(shapes) if s == shape]
-        predicted = predict_ab(network, torch.cat([_l_small(photos[i], shape) for i in members]))
+        l_small = torch.cat([working_lab(photos[i], shape)[:, :1] for i in members])
+        maps = torch.cat([hint_map(hints[i], photos[i].shape[:2], shape) for i in members]) if takes_hints else None
+        predicted = predict_ab(network, l_small, maps)
         ab_small.update({i: predicted[j : j + 1] for j, i in enumerate(members)})
     return [
         Colorization(

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .color import image_to_lab, lab_to_image
+from .color import gray_image, image_to_lab, lab_to_image
+from .hints import HintInput
 from .hub import has_weights
 from .io import ImageSource, load_image, resize_short_side
 from .metrics import Report, report
 from .pipeline import Colorization, colorize_with_details
-from .zoo import DEFAULT_MODEL, MODELS
+from .zoo import DEFAULT_MODEL, MODELS, list_models
 
 PREVIEW_SIDE = 1024   # longest side of images sent to the browser
 METRICS_SIDE = 256    # short side at which scores are computed, as on the validation set
@@ -78,9 +79,31 @@ def present(result: Colorization) -> Showcase:
     )
 
 
-def showcase(image: ImageSource, model: str = "default", saturation: float = 1.0, working_size: int | None = None) -> Showcase:
-    """Colorize a photo and prepare everything the studio displays about it."""
-    return present(colorize_with_details(image, model, saturation=saturation, working_size=working_size))
+def showcase(
+    image: ImageSource, model: str = "default", saturation: float = 1.0, working_size: int | None = None,
+    hints: HintInput | None = None,
+) -> Showcase:
+    """Colorize a photo (guided by ``hints`` if given) and prepare everything the studio shows."""
+    return present(colorize_with_details(image, model, hints=hints, saturation=saturation, working_size=working_size))
+
+
+def guide_canvas(image: ImageSource) -> np.ndarray:
+    """The screen-sized gray photo a person paints colour hints on."""
+    return preview(gray_image(load_image(image)))
+
+
+def painted_strokes(layer: np.ndarray | None) -> np.ndarray | None:
+    """An editor's RGBA paint layer, or None when nothing is painted (automatic colours)."""
+    if layer is None or layer.ndim != 3 or layer.shape[2] != 4 or not layer[..., 3].any():
+        return None
+    return layer
+
+
+def colour_at(image: np.ndarray, x: int, y: int) -> str:
+    """The ``#rrggbb`` colour of pixel (x, y), clamped to the image: the "suggest" picker."""
+    height, width = image.shape[:2]
+    red, green, blue = image[min(max(y, 0), height - 1), min(max(x, 0), width - 1), :3]
+    return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def metric_rows(result: Report) -> list[list]:
@@ -100,8 +123,8 @@ METRIC_HEADERS = ["metric", "prediction", "gray baseline", "better when"]
 
 
 def available_models() -> list[str]:
-    """Table models that have weights here, default first."""
-    ready = [name for name in MODELS if has_weights(name)]
+    """Automatic models that have weights here, default first."""
+    ready = [name for name in list_models() if has_weights(name)]
     return sorted(ready, key=lambda name: name != DEFAULT_MODEL)
 
 

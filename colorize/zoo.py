@@ -30,7 +30,8 @@ class ModelSpec:
     resized to about ``working_size ** 2`` pixels (keeping its aspect ratio) before the
     network runs, and the predicted colour is then upsampled to the photo's full size.
     ``hub_revision`` pins a commit and ``hub_sha256`` the weight file, so a Hub download is
-    reproducible and verified.
+    reproducible and verified. ``automatic`` models colorize on their own; ``guided`` ones
+    take colour hints (a model can be both).
     """
 
     name: str
@@ -44,6 +45,8 @@ class ModelSpec:
     hub_repo: str | None = None
     hub_revision: str | None = None
     hub_sha256: str | None = None
+    automatic: bool = True
+    guided: bool = False
 
     @property
     def local_dir(self) -> Path:
@@ -77,6 +80,15 @@ for _spec in (
         bad_at="sometimes invents colour blotches; lower PSNR than the L1 model",
     ),
     ModelSpec(
+        name="unet-guided",
+        arch="hint-unet",
+        description="The U-Net that also takes colour hints: paint a few colours and the photo follows.",
+        reference="Zhang et al. 2017, Real-Time User-Guided Image Colorization with Learned Deep Priors (L + ab hints + mask in)",
+        good_at="spreading a handful of given colours over whole objects; without hints it works automatically",
+        bad_at="a hint on the wrong side of a faint edge can bleed into the neighbour",
+        guided=True,
+    ),
+    ModelSpec(
         name="autoencoder",
         arch="autoencoder",
         description="ColorAutoEncoder: four strided convs down and up with skip connections.",
@@ -101,13 +113,29 @@ for _spec in (
         bad_at="sees only 17x17 pixels at a time, so it cannot tell sky from sea; slowest per pixel",
         working_size=128,
     ),
+    ModelSpec(
+        name="levin",
+        arch="levin",
+        description="Colorization by optimisation: hint colours flow to neighbours of similar lightness.",
+        reference="Levin, Lischinski & Weiss 2004, Colorization using Optimization (sparse linear system, no training)",
+        good_at="follows strokes exactly and never invents a colour; shows the idea networks improve on",
+        bad_at="needs a stroke in every region; colour leaks across soft edges",
+        working_size=144,
+        automatic=False,
+        guided=True,
+    ),
 ):
     register_model(_spec)
 
 
 def list_models() -> list[str]:
-    """Public model names, best first (the order of the table)."""
-    return list(MODELS)
+    """The automatic models' names, best first (the order of the table)."""
+    return [name for name, spec in MODELS.items() if spec.automatic]
+
+
+def list_guided_models() -> list[str]:
+    """The models that take colour hints, best first."""
+    return [name for name, spec in MODELS.items() if spec.guided]
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -12,7 +12,7 @@ from PIL import Image
 
 import app
 from colorize.color import image_to_lab
-from colorize.zoo import MODELS
+from colorize.zoo import MODELS, list_models
 
 no_progress = lambda *args, **kwargs: None  # noqa: E731  (handlers take a gr.Progress)
 
@@ -65,15 +65,15 @@ def test_missing_upload_is_explained():
 
 
 def test_model_dropdown_lists_every_model_with_its_description():
-    choices = dict((value, label) for label, value in app.model_choices())
-    assert list(choices) == list(MODELS)
+    choices = dict((value, label) for label, value in app.model_choices(list_models()))
+    assert list(choices) == list_models()
     for name, label in choices.items():
         assert MODELS[name].description in label
 
 
 def test_compare_runs_every_model_and_scores_each(colour_photo):
     gallery, table = app.compare_all(str(colour_photo), 1.0, no_progress)
-    assert [caption for _, caption in gallery] == ["unet", *[name for name in MODELS if name != "unet"]]
+    assert [caption for _, caption in gallery] == ["unet", *[name for name in list_models() if name != "unet"]]
     assert table["model"].tolist() == [caption for _, caption in gallery] + ["gray baseline"]
 
 
@@ -81,6 +81,39 @@ def test_learn_tab_shows_l_a_b_of_input_and_prediction(colour_photo):
     pictures = app.show_channels(str(colour_photo), "unet", 1.0)
     captions = [caption for _, caption in pictures]
     assert len(pictures) == 6 and captions[0].startswith("input L") and captions[3].startswith("prediction L")
+
+
+def painted_layer(size: tuple[int, int], box: tuple[slice, slice], rgb: tuple[int, int, int]) -> np.ndarray:
+    layer = np.zeros((*size, 4), np.uint8)
+    layer[box] = (*rgb, 255)
+    return layer
+
+
+def test_guided_tab_puts_the_gray_photo_on_the_canvas(colour_photo, tmp_path):
+    canvas = app.start_guiding(str(colour_photo))
+    background = canvas["background"]
+    assert background.shape[:2] == np.asarray(Image.open(colour_photo)).shape[:2]
+    assert np.abs(image_to_lab(background)[..., 1:]).max() < 1.0 and canvas["layers"] == []
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a photo")
+    assert app.start_guiding(str(broken)) is None and app.start_guiding(None) is None
+
+
+def test_guided_tab_follows_the_paint(colour_photo):
+    canvas = app.start_guiding(str(colour_photo))
+    unpainted, note, _ = app.colorize_guided(str(colour_photo), canvas, "levin", 1.0)
+    assert "stays gray" in note and np.abs(image_to_lab(unpainted)[..., 1:]).max() < 1.0
+    size = canvas["background"].shape[:2]
+    canvas["layers"] = [painted_layer(size, (slice(30, 60), slice(40, 80)), (30, 80, 220))]
+    painted, note, download = app.colorize_guided(str(colour_photo), canvas, "levin", 1.0)
+    assert "your strokes" in note and "PSNR" in note
+    assert image_to_lab(painted)[45, 60, 2] < -15  # blue where painted
+    assert Image.open(download).size == Image.open(colour_photo).size
+
+
+def test_guided_tab_without_a_photo_is_explained():
+    with pytest.raises(gr.Error, match="upload a photo"):
+        app.colorize_guided(None, None, "levin", 1.0)
 
 
 # --- a real server ---------------------------------------------------------------------------
@@ -95,7 +128,19 @@ def client(studio_url):
 
 def test_named_endpoints_exist(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/colorize", "/compare", "/channels"} <= set(endpoints)
+    assert {"/colorize", "/compare", "/channels", "/guided"} <= set(endpoints)
+
+
+def test_guided_through_the_api(client, colour_photo, tmp_path):
+    canvas = app.start_guiding(str(colour_photo))
+    background, layer = tmp_path / "background.png", tmp_path / "layer.png"
+    Image.fromarray(canvas["background"]).save(background)
+    Image.fromarray(painted_layer(canvas["background"].shape[:2], (slice(30, 60), slice(40, 80)), (220, 40, 40))).save(layer)
+    editor = {"background": handle_file(str(background)), "layers": [handle_file(str(layer))], "composite": None}
+    result, note, download = client.predict(handle_file(str(colour_photo)), editor, "levin", 1.0, api_name="/guided")
+    assert image_to_lab(np.asarray(Image.open(result).convert("RGB")))[45, 60, 1] > 15  # red where painted
+    assert "your strokes" in note
+    assert Image.open(download).size == Image.open(colour_photo).size
 
 
 def test_colorize_through_the_api(client, colour_photo):

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from colorize.archs import build_architecture, count_parameters
+from colorize.archs import ARCHITECTURES, build_architecture, count_parameters
 from colorize.archs.resnet import ResNet18Encoder, load_imagenet_weights
 from colorize.color import AB_SCALE
 from colorize.zoo import MODELS
 
 MODEL_NAMES = list(MODELS)  # every row of the table, so a new model is tested automatically
+TRAINABLE = [name for name in MODEL_NAMES if ARCHITECTURES[MODELS[name].arch].needs_weights]
+GUIDED = [name for name in MODEL_NAMES if MODELS[name].guided]
 SIZES = [(1, 1), (2, 3), (17, 31), (33, 65), (64, 96)]
 
 
@@ -38,14 +40,30 @@ def test_model_maps_l_to_bounded_ab_of_the_same_size(name, size):
     assert ab.abs().max() <= AB_SCALE
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("size", SIZES, ids=[f"{h}x{w}" for h, w in SIZES])
+@pytest.mark.parametrize("name", GUIDED)
+def test_guided_model_maps_l_and_hints_to_bounded_ab_of_the_same_size(name, size):
+    l = torch.rand(1, 1, *size, generator=torch.Generator().manual_seed(0)) * 100
+    hints = torch.zeros(1, 3, *size)
+    hints[0, :, 0, 0] = torch.tensor([40.0, -30.0, 1.0])
+    with torch.no_grad():
+        ab = eval_model(name)(l, hints)
+    assert ab.shape == (1, 2, *size)
+    assert torch.isfinite(ab).all()
+    assert ab.abs().max() <= AB_SCALE
+
+
+@pytest.mark.parametrize("name", TRAINABLE)
 def test_model_trains_with_finite_gradients_for_every_parameter(name):
     spec = MODELS[name]
     torch.manual_seed(0)
     model = build_architecture(spec.arch, **spec.kwargs).train()
     l = torch.rand(2, 1, 32, 32) * 100
     target = (torch.rand(2, 2, 32, 32) * 2 - 1) * 50
-    torch.nn.functional.l1_loss(model(l), target).backward()
+    hints = torch.zeros(2, 3, 32, 32)
+    hints[:, :, 8:11, 8:11] = torch.tensor([20.0, 10.0, 1.0]).view(3, 1, 1)
+    prediction = model(l, hints) if model.accepts_hints else model(l)
+    torch.nn.functional.l1_loss(prediction, target).backward()
     for parameter_name, parameter in model.named_parameters():
         assert parameter.grad is not None, f"{parameter_name} gets no gradient"
         assert torch.isfinite(parameter.grad).all(), f"{parameter_name} has a non-finite gradient"

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from conftest import smooth_colour_photo
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,3 +36,47 @@ def test_memory_benchmark_measures_a_process_and_the_studio(tmp_path):
     assert 50 < results["peak_mb"]["shallow"] < 5000
     assert results["app"]["clients"] == 2 and results["app"]["peak_mb"] > results["peak_mb"]["shallow"] / 2
     assert "| shallow |" in out.with_suffix(".md").read_text()
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory) -> Path:
+    """A few small colourful photos standing in for ../shared/data/val (and bw, and train)."""
+    folder = tmp_path_factory.mktemp("photos")
+    for seed in range(3):
+        Image.fromarray(smooth_colour_photo(48, 64, seed)).save(folder / f"photo{seed}.png")
+    return folder
+
+
+def run_bench(*args: str) -> None:
+    subprocess.run([sys.executable, *args], cwd=ROOT, check=True, timeout=300,
+                   env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True)
+
+
+def test_guided_benchmark_writes_the_hint_curve_speed_and_plot(tmp_path, photo_folder):
+    out, plot = tmp_path / "guided", tmp_path / "hints.png"
+    run_bench("bench/guided.py", "--models", "levin", "--val", str(photo_folder), "--size", "48", "--counts", "0", "20",
+              "--repeats", "1", "--out", str(out), "--plot", str(plot))
+    results = json.loads(out.with_suffix(".json").read_text())
+    curve = results["curve"]["models"]["levin"]
+    assert curve["20"]["psnr"] > curve["0"]["psnr"] == pytest.approx(results["curve"]["gray"], abs=0.01)
+    assert results["seconds_1024x768"]["levin"] > 0
+    assert Image.open(plot).size[0] > 300 and "| levin |" in out.with_suffix(".md").read_text()
+
+
+def test_loader_benchmark_compares_cache_and_disk(tmp_path, photo_folder):
+    out = tmp_path / "loader"
+    run_bench("bench/loader.py", "--data", str(photo_folder), "--photos", "3", "--batches", "2", "--batch-size", "2",
+              "--crop", "32", "--workers", "0", "--out", str(out))
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert results["photos"] == 3 and set(results["crops_per_s"]) == {"cache, 0 workers", "no-cache, 0 workers"}
+    assert all(value > 0 for value in results["crops_per_s"].values())
+
+
+def test_quality_benchmark_writes_the_table_and_both_figures(tmp_path, photo_folder):
+    out, figures = tmp_path / "quality", tmp_path / "figures"
+    run_bench("bench/quality.py", "--models", "shallow", "--val", str(photo_folder), "--bw", str(photo_folder),
+              "--size", "48", "--rows", "0", "1", "--bw-rows", "2", "--out", str(out), "--figures", str(figures))
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert results["images"] == 3 and results["models"]["shallow"]["psnr"] > 0 and results["gray_baseline"]["psnr"] > 0
+    assert "| gray baseline |" in out.with_suffix(".md").read_text()
+    assert Image.open(figures / "comparison.png").size[0] > Image.open(figures / "bw-photos.png").size[0] / 2

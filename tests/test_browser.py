@@ -6,15 +6,19 @@ Playwright. Without it the test fails in CI and is skipped on a developer's mach
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from colorize.showcase import showcase
+from colorize.color import image_to_lab
+from colorize.showcase import available_models, showcase
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -93,7 +97,7 @@ def test_compare_and_learn_tabs(studio_page, colour_photo):
     page.get_by_role("tab", name="Compare all models").click()
     page.locator("#compare-btn").click()
     expect(page.locator("#compare-metrics")).to_contain_text("gray baseline", timeout=RESULT_TIMEOUT)
-    expect(page.locator("#compare-grid img")).to_have_count(5)
+    expect(page.locator("#compare-grid img")).to_have_count(len(available_models()))
     page.screenshot(path=str(ARTIFACTS / "compare-tab.png"), full_page=True)
 
     page.get_by_role("tab", name="Learn").click()
@@ -101,4 +105,44 @@ def test_compare_and_learn_tabs(studio_page, colour_photo):
     expect(page.locator("#channels img")).to_have_count(6, timeout=RESULT_TIMEOUT)
     expect(page.get_by_text("CIELAB").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "learn-tab.png"), full_page=True)
+    assert page.outside_requests == []
+
+
+def chroma_of(element) -> float:
+    """Lab chroma of the most colourful 1 % of what an element shows on screen (an image
+    shown letterboxed on a white page still counts)."""
+    shot = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB"))
+    return float(np.percentile(np.hypot(*np.moveaxis(image_to_lab(shot)[..., 1:], -1, 0)), 99))
+
+
+def test_guided_tab_paint_one_stroke_and_the_photo_takes_its_colour(studio_page, colour_photo):
+    page = studio_page
+    upload(page, colour_photo)
+    page.get_by_role("tab", name="Guided").click()
+    page.locator("#engine input").click()
+    page.get_by_role("option", name=re.compile(r"^levin")).click()
+    page.locator("#guide-btn").click()
+    expect(page.locator("#guided-note")).to_contain_text("stays gray", timeout=RESULT_TIMEOUT)
+    result = page.locator("#guided-image img").first
+    assert chroma_of(result) < 3
+
+    page.locator("#guide-canvas button[aria-label='Brush']").first.click()
+    box = page.locator("#guide-canvas canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + box["width"] * 0.3, y, steps=10)
+    page.mouse.up()
+    expect(page.locator("#guided-note")).to_contain_text("your strokes", timeout=RESULT_TIMEOUT)
+    expect(page.locator("#guided-download")).to_contain_text("colour-colorized")
+    chroma = [chroma_of(result)]
+    while chroma[-1] < 15 and len(chroma) < 60:  # the new picture can land a moment after the note
+        page.wait_for_timeout(500)
+        chroma.append(chroma_of(result))
+    assert chroma[-1] > 15, chroma  # the stroke's colour spread over the photo
+
+    result.click()  # pick up the result's colour as the brush colour
+    expect(page.locator("#picked-colour button").first).to_have_attribute("style", re.compile(r"background: rgb"),
+                                                                           timeout=RESULT_TIMEOUT)
+    page.screenshot(path=str(ARTIFACTS / "guided-tab.png"), full_page=True)
     assert page.outside_requests == []

@@ -21,6 +21,7 @@ from colorize.color import (
     lab_to_rgb,
     normalize_ab,
     normalize_l,
+    rgb_to_l,
     rgb_to_lab,
 )
 
@@ -202,3 +203,8 @@ def test_is_grayscale_tells_black_and_white_from_colour():
     levels = rng.integers(0, 256, (16, 16, 1), dtype=np.uint8)
     assert is_grayscale(np.repeat(levels, 3, axis=2))
     assert not is_grayscale(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))
+
+
+def test_l_only_conversion_equals_the_l_of_the_full_conversion():
+    rgb = torch.rand(2, 3, 31, 17, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(rgb_to_l(rgb), rgb_to_lab(rgb)[:, :1], atol=1e-4)

@@ -10,6 +10,8 @@ from torch import nn
 from .autoencoder import ColorAutoEncoder
 from .cnn import ColorizationNet
 from .common import ColorizationModel
+from .hint_unet import HintUNet
+from .levin import LevinPropagation
 from .shallow import ShallowColorizationNet
 from .unet import ResNetUNet
 
@@ -18,6 +20,8 @@ ARCHITECTURES: dict[str, type[ColorizationModel]] = {
     "shallow": ShallowColorizationNet,
     "autoencoder": ColorAutoEncoder,
     "unet": ResNetUNet,
+    "hint-unet": HintUNet,
+    "levin": LevinPropagation,
 }
 
 

@@ -38,7 +38,12 @@ class ColorizationModel(nn.Module):
     ``forward`` takes L in Lab units, (N, 1, H, W) in 0..100, and returns ab in Lab units,
     (N, 2, H, W). Subclasses implement ``predict`` on normalised L in [-1, 1] and return
     unbounded logits; the tanh and the Lab scaling happen here, once, for all of them.
+    Models that also read colour hints (``accepts_hints``) take a hint map as a second input;
+    engines with nothing to learn (``needs_weights = False``) are built without a weights folder.
     """
+
+    accepts_hints = False
+    needs_weights = True
 
     def forward(self, l: torch.Tensor) -> torch.Tensor:
         logits = self.predict(normalize_l(l))

@@ -47,11 +47,11 @@ class ResNetUNet(ColorizationModel):
         self.up0 = UpBlock(d1, in_channels, d0)   # 1/2  -> 1/1, skip = the input itself
         self.head = nn.Conv2d(d0, 2, 1)
 
-    def predict(self, l_normalized: torch.Tensor) -> torch.Tensor:
-        stem, f1, f2, f3, f4 = self.encoder(l_normalized)
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        stem, f1, f2, f3, f4 = self.encoder(x)
         y = self.up4(f4, f3)
         y = self.up3(y, f2)
         y = self.up2(y, f1)
         y = self.up1(y, stem)
-        y = self.up0(y, l_normalized)
+        y = self.up0(y, x)
         return self.head(y)

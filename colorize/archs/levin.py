@@ -1,0 +1,86 @@
+"""Colorization by optimisation: hint colours spread to neighbours of similar lightness.
+
+Levin, Lischinski & Weiss 2004, "Colorization using Optimization". The premise: neighbouring
+pixels with similar intensity should have similar colour. Each unhinted pixel's ab is asked
+to equal a weighted mean of its 8 neighbours' ab, with weights that fall off with the
+lightness difference,
+
+    w_rs ∝ exp(-(Y_r - Y_s)² / 2σ_r²)     (σ_r² from the variance of Y around r),
+
+while hinted pixels keep their given colour. That is one sparse linear system, solved once
+per photo for a and b together (scipy's sparse LU). No training, no weights: a classroom
+contrast to the networks, and a fine engine when the user paints many strokes. It runs at
+the working size and the pipeline upsamples its ab like any model's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
+import torch
+
+from .common import ColorizationModel
+
+_OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+_MIN_SIGMA = 2e-6       # Levin et al.'s floor on the local variance
+_VARIANCE_FACTOR = 0.6  # their scaling of the window variance
+
+
+def affinity_weights(y: np.ndarray) -> np.ndarray:
+    """(8, H, W) normalised weights of each pixel's 8 neighbours (0 outside the image).
+
+    ``y`` is lightness in [0, 1]. Follows the reference code: σ² is 0.6 x the window
+    variance, raised so the closest neighbour keeps at least 1 % weight.
+    """
+    height, width = y.shape
+    padded = np.pad(y, 1, constant_values=np.nan)
+    neighbours = np.stack([padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in _OFFSETS])
+    inside = ~np.isnan(neighbours)
+    variance = np.nanvar(np.concatenate([neighbours, y[None]]), axis=0)
+    squared = np.where(inside, (neighbours - y) ** 2, np.inf)
+    sigma = np.maximum(_VARIANCE_FACTOR * variance, -squared.min(axis=0) / np.log(0.01))
+    weights = np.exp(-squared / np.maximum(sigma, _MIN_SIGMA))
+    return weights / weights.sum(axis=0)
+
+
+def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Solve for ab everywhere given ``hint_ab`` (2, H, W) where ``mask`` (H, W) is set.
+
+    Returns (2, H, W). With no hints there is nothing to spread: ab is zero (gray).
+    """
+    height, width = y.shape
+    if not mask.any():
+        return np.zeros((2, height, width))
+    count = height * width
+    index = np.arange(count).reshape(height, width)
+    padded = np.pad(index, 1, constant_values=-1)
+    free = ~mask.reshape(-1).astype(bool)
+    weights = affinity_weights(y.astype(np.float64))
+    rows, cols, values = [np.arange(count)], [np.arange(count)], [np.ones(count)]
+    for k, (dy, dx) in enumerate(_OFFSETS):
+        neighbour = padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width].reshape(-1)
+        keep = free & (neighbour >= 0)
+        rows.append(np.flatnonzero(keep))
+        cols.append(neighbour[keep])
+        values.append(-weights[k].reshape(-1)[keep])
+    system = scipy.sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
+    targets = (hint_ab.reshape(2, -1) * ~free).T
+    solution = scipy.sparse.linalg.splu(system).solve(np.ascontiguousarray(targets))
+    return solution.T.reshape(2, height, width)
+
+
+class LevinPropagation(ColorizationModel):
+    """Levin et al. 2004 as a model: L and a hint map in, ab out; nothing to learn."""
+
+    accepts_hints = True
+    needs_weights = False
+
+    def forward(self, l: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        if hints is None:
+            return torch.zeros(l.shape[0], 2, *l.shape[-2:], dtype=l.dtype)
+        solved = [
+            propagate(lightness[0].double().cpu().numpy() / 100, hint[:2].double().cpu().numpy(), hint[2].cpu().numpy() > 0.5)
+            for lightness, hint in zip(l, hints)
+        ]
+        return torch.from_numpy(np.stack(solved)).to(l)
