@@ -23,7 +23,6 @@ from colorize.showcase import (  # noqa: E402
     METRIC_GUIDE,
     METRIC_HEADERS,
     channel_gallery,
-    colour_at,
     compare_models,
     comparison_table,
     guide_canvas,
@@ -31,6 +30,7 @@ from colorize.showcase import (  # noqa: E402
     model_guide,
     painted_strokes,
     showcase,
+    suggest_colour,
 )
 from colorize.zoo import DEFAULT_MODEL, list_guided_models  # noqa: E402
 
@@ -55,8 +55,9 @@ Press **Show channels** to see L, a and b of your photo and of the model's colou
 
 GUIDED_HELP = """## Paint the colours you know
 You know the dress was blue? Pick a colour, paint a stroke or a dot on it, and the whole
-photo follows. Click the result to pick up its colour as your brush colour. Only the hue and
-saturation of your paint are used; the lightness always comes from the photo."""
+photo follows. Only the hue and saturation of your paint are used; the lightness always
+comes from the photo. Not sure of a colour? Click the result: the automatic model's colour at that spot becomes
+your brush colour."""
 
 PALETTE = ["#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2e86de", "#8e44ad", "#e8b89a", "#8d5524"]
 
@@ -175,11 +176,14 @@ def colorize_guided(photo: str | None, canvas: dict | None, model: str, saturati
     return shown.colorized, note, _save_png(shown.full_resolution, photo)
 
 
-def pick_colour(result, event: gr.SelectData):
-    """Guided tab: the result's colour where it was clicked becomes the brush colour."""
-    if result is None:
-        raise gr.Error("Colorize first, then click the result to pick a colour.")
-    colour = colour_at(result, *event.index)
+def pick_colour(photo: str | None, event: gr.SelectData):
+    """Guided tab: the automatic model's colour where the result was clicked becomes the brush colour."""
+    if not photo:
+        raise gr.Error("Please upload a photo first (or click one of the examples).")
+    try:
+        colour = suggest_colour(photo, *event.index)
+    except ColorizeError as error:
+        raise gr.Error(str(error)) from error
     return colour, gr.ImageEditor(brush=gr.Brush(colors=[colour, *PALETTE], default_color=colour, color_mode="defaults"))
 
 
@@ -227,7 +231,7 @@ def build_demo() -> gr.Blocks:
                                                 format="png", sources=(), transforms=(), layers=False,
                                                 brush=gr.Brush(colors=PALETTE, default_color=PALETTE[4], color_mode="defaults"),
                                                 elem_id="guide-canvas", height=420)
-                        guided_out = gr.Image(label="Result (click it to pick a colour)", format="png",
+                        guided_out = gr.Image(label="Result (click it for a suggested colour)", format="png",
                                               interactive=False, elem_id="guided-image", height=420)
                     with gr.Row():
                         picked = gr.ColorPicker(label="Picked colour", elem_id="picked-colour")
@@ -255,7 +259,7 @@ def build_demo() -> gr.Blocks:
         canvas.input(colorize_guided, guided_inputs, guided_outputs, trigger_mode="always_last", api_name=False)
         engine.input(colorize_guided, guided_inputs, guided_outputs, api_name=False)
         guide_run.click(colorize_guided, guided_inputs, guided_outputs, api_name="guided")
-        guided_out.select(pick_colour, guided_out, [picked, canvas], api_name=False)
+        guided_out.select(pick_colour, photo, [picked, canvas], api_name=False)
         compare.click(compare_all, [photo, saturation], [grid, compare_table], api_name="compare")
         channels_btn.click(show_channels, [photo, model, saturation], channels, api_name="channels")
     demo.queue(default_concurrency_limit=2, max_size=32)

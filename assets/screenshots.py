@@ -37,6 +37,17 @@ def main() -> None:
         page.locator("#run-btn").click()
         expect(page.locator("#metrics")).to_contain_text("PSNR", timeout=WAIT)
         page.screenshot(path=str(ROOT / "assets/studio-colorize.png"), full_page=True)
+        page.get_by_role("tab", name="Guided").click()
+        page.locator("#guide-canvas button[aria-label='Brush']").first.click()
+        box = page.locator("#guide-canvas canvas").first.bounding_box()
+        x, y = box["x"] + box["width"] * 0.33, box["y"] + box["height"] * 0.82
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + box["width"] * 0.2, y, steps=10)  # a blue stroke across the orange suit
+        page.mouse.up()
+        expect(page.locator("#guided-note")).to_contain_text("your strokes", timeout=WAIT)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ROOT / "assets/studio-guided.png"), full_page=True)
         page.get_by_role("tab", name="Compare all models").click()
         page.locator("#compare-btn").click()
         expect(page.locator("#compare-metrics")).to_contain_text("gray baseline", timeout=WAIT)

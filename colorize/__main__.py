@@ -28,11 +28,12 @@ from .zoo import DEFAULT_MODEL, MODELS, list_guided_models
 
 
 def print_models() -> None:
-    """One model per line, name first: name, status, working size, description."""
+    """One model per line, name first: name, status, working size, kind, description."""
     for name, spec in MODELS.items():
         status = "ready" if has_weights(name) else "not trained yet"
         default = " (default)" if name == DEFAULT_MODEL else ""
-        print(f"{name}{default}\t{status}\t{spec.working_size}px\t{spec.description}")
+        kind = "+".join(kind for kind, yes in (("automatic", spec.automatic), ("guided", spec.guided)) if yes)
+        print(f"{name}{default}\t{status}\t{spec.working_size}px\t{kind}\t{spec.description}")
 
 
 def output_paths(inputs: list[Path], out: Path) -> dict[Path, Path]:

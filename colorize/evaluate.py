@@ -24,7 +24,6 @@ import torch
 
 from .errors import ColorizeError
 from .hints import sample_hints
-from .hub import working_size_of
 from .io import find_images, load_image, resize_short_side
 from .metrics import Report, mean_report, report
 from .runtime import keep_freed_memory
@@ -39,12 +38,17 @@ def load_eval_photos(folder: str | Path, size: int, limit: int = 0) -> list[np.n
     return [resize_short_side(load_image(path), size) for path in paths]
 
 
-def revealed_hints(photos: Sequence[np.ndarray], working_size: int, count: int, seed: int) -> list[torch.Tensor]:
-    """``count`` patches of true colour per photo, at each photo's working shape (seeded)."""
+HINT_REFERENCE_SIZE = 256
+"""Hints are revealed at this working size whatever the model's, so every model gets the
+same patches of the same photo (a model working smaller sees them resampled)."""
+
+
+def revealed_hints(photos: Sequence[np.ndarray], count: int, seed: int) -> list[torch.Tensor]:
+    """``count`` patches of true colour per photo (seeded), as hint maps."""
     generator = torch.Generator().manual_seed(seed)
     maps = []
     for photo in photos:
-        truth = working_lab(photo, working_shape(*photo.shape[:2], working_size))[:, 1:]
+        truth = working_lab(photo, working_shape(*photo.shape[:2], HINT_REFERENCE_SIZE))[:, 1:]
         maps.append(sample_hints(truth, [count], generator))
     return maps
 
@@ -62,12 +66,12 @@ def evaluate_photos(
 
     ``hints`` > 0 gives a guided model that many true-colour patches per photo.
     """
-    size = working_size or (256 if isinstance(model, torch.nn.Module) else working_size_of(model))
-    maps = revealed_hints(photos, size, hints, seed) if hints else None
+    maps = revealed_hints(photos, hints, seed) if hints else None
     colorized: list[np.ndarray] = []
     for start in range(0, len(photos), batch_size):
         batch = slice(start, start + batch_size)
-        results = colorize_batch(photos[batch], model, hints=maps[batch] if maps else None, working_size=size, device=device)
+        results = colorize_batch(photos[batch], model, hints=maps[batch] if maps else None,
+                                 working_size=working_size, device=device)
         colorized.extend(result.colorized for result in results)
     return mean_report([report(prediction, truth) for prediction, truth in zip(colorized, photos)]), colorized
 

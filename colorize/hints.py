@@ -48,7 +48,7 @@ class Point:
 
 
 HintInput = Sequence[Point] | np.ndarray | torch.Tensor
-"""Points, an (H, W, 4) RGBA stroke layer, or a ready (1, 3, h, w) hint map of the working size."""
+"""Points, an (H, W, 4) RGBA stroke layer, or a ready (1, 3, h, w) hint map of any size."""
 
 
 def empty_hints(count: int, height: int, width: int) -> torch.Tensor:
@@ -61,9 +61,9 @@ def hint_map(hints: HintInput | None, photo_size: tuple[int, int], shape: tuple[
     if hints is None:
         return empty_hints(1, *shape)
     if isinstance(hints, torch.Tensor):
-        if tuple(hints.shape) != (1, HINT_CHANNELS, *shape):
-            raise ValueError(f"a hint map for this photo must have shape (1, 3, {shape[0]}, {shape[1]}), got {tuple(hints.shape)}")
-        return hints.float()
+        if hints.ndim != 4 or hints.shape[:2] != (1, HINT_CHANNELS):
+            raise ValueError(f"a hint map must have shape (1, 3, h, w), got {tuple(hints.shape)}")
+        return resize_hints(hints.float(), shape)
     if isinstance(hints, np.ndarray):
         return strokes_to_hints(hints, shape)
     return points_to_hints(hints, photo_size, shape)
@@ -100,10 +100,19 @@ def strokes_to_hints(layer: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
     if not alpha.any():
         return empty_hints(1, *shape)
     ab = rgb_to_lab(image_to_tensor(np.ascontiguousarray(layer[..., :3])))[:, 1:]
-    coverage = F.adaptive_avg_pool2d(alpha, shape)
-    ab_sum = F.adaptive_avg_pool2d(ab * alpha, shape)
+    return resize_hints(torch.cat([ab, alpha], dim=1), shape)
+
+
+def resize_hints(hints: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """A hint map (ab + mask or alpha weights) resampled to ``shape``: each new pixel gets
+    the weighted mean colour of the hinted pixels it covers, and is a hint if it covers any."""
+    if tuple(hints.shape[-2:]) == tuple(shape):
+        return hints
+    weight = hints[:, 2:]
+    coverage = F.adaptive_avg_pool2d(weight, shape)
+    ab = F.adaptive_avg_pool2d(hints[:, :2] * weight, shape)
     mask = (coverage > 0).float()
-    return torch.cat([ab_sum / coverage.clamp(min=1e-6) * mask, mask], dim=1)
+    return torch.cat([ab / coverage.clamp(min=1e-6) * mask, mask], dim=1)
 
 
 def _reveal(hints: torch.Tensor, row: int, col: int, size: int, ab: torch.Tensor) -> None:

@@ -141,7 +141,8 @@ def has_weights(name: str) -> bool:
 def load_model(name_or_path: str | Path = "default", device: str = "cpu") -> ColorizationModel:
     """Load a model once per process: a table name (``default`` included) or a weights folder.
 
-    The result is cached, in eval mode, on ``device``; treat it as read-only.
+    The result is cached, in eval mode, on ``device``, with its weights in channels-last
+    layout (15-50 % faster convolutions on the CPU, bench/speed.py); treat it as read-only.
     """
     path = Path(name_or_path)
     if isinstance(name_or_path, Path) or (path.is_dir() and _is_model_folder(path)):
@@ -154,7 +155,7 @@ def load_model(name_or_path: str | Path = "default", device: str = "cpu") -> Col
             model = load_folder(resolve_weights(spec), spec)
         else:
             model = build_architecture(spec.arch, **spec.kwargs).eval()
-    return model.to(device)
+    return model.to(device, memory_format=torch.channels_last)
 
 
 def working_size_of(name_or_path: str | Path) -> int:

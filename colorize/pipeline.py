@@ -113,9 +113,11 @@ def predict_ab(model: torch.nn.Module, l_small: torch.Tensor, hints: torch.Tenso
     """Run a model on a batch of working-size L, (N, 1, h, w), and for guided models a hint
     map (N, 3, h, w) -> ab (N, 2, h, w) on the CPU."""
     device = next(model.parameters(), l_small).device
+    l_small = l_small.to(device, memory_format=torch.channels_last)  # the layout load_model gives weights
     if getattr(model, "accepts_hints", False):
-        return model(l_small.to(device), None if hints is None else hints.to(device)).float().cpu()
-    return model(l_small.to(device)).float().cpu()
+        hints = None if hints is None else hints.to(device, memory_format=torch.channels_last)
+        return model(l_small, hints).float().cpu()
+    return model(l_small).float().cpu()
 
 
 def colorize_with_details(

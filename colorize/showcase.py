@@ -100,10 +100,16 @@ def painted_strokes(layer: np.ndarray | None) -> np.ndarray | None:
 
 
 def colour_at(image: np.ndarray, x: int, y: int) -> str:
-    """The ``#rrggbb`` colour of pixel (x, y), clamped to the image: the "suggest" picker."""
+    """The ``#rrggbb`` colour of pixel (x, y), clamped to the image."""
     height, width = image.shape[:2]
     red, green, blue = image[min(max(y, 0), height - 1), min(max(x, 0), width - 1), :3]
     return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def suggest_colour(image: ImageSource, x: int, y: int, model: str = "default") -> str:
+    """The automatic model's colour at (x, y) of the photo's screen preview: a starting
+    value for the brush when the user does not know the exact colour."""
+    return colour_at(preview(colorize_with_details(image, model).colorized), x, y)
 
 
 def metric_rows(result: Report) -> list[list]:

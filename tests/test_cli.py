@@ -17,6 +17,7 @@ from PIL import Image
 from colorize.__main__ import output_paths
 from colorize.archs.shallow import ShallowColorizationNet
 from colorize.hub import save_pretrained
+from colorize.zoo import DEFAULT_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_MODELS = ["unet", "unet-gan", "autoencoder", "shallow", "cnn"]
@@ -59,7 +60,9 @@ def test_list_models_shows_every_seed_model_and_which_are_ready(env):
     assert rows["shallow"][1] == "ready"
     for name in set(SEED_MODELS) - {"shallow"}:
         assert rows[name][1] == "not trained yet", name
-    assert rows["unet"][0] == "unet (default)"
+    assert rows[DEFAULT_MODEL][0] == f"{DEFAULT_MODEL} (default)"
+    assert rows["levin"][1:4:2] == ["ready", "guided"]  # nothing to train, takes hints only
+    assert rows["unet-guided"][3] == "automatic+guided"
 
 
 def test_colorize_folder_writes_good_photos_and_reports_the_broken_one(env, tmp_path):

@@ -89,9 +89,14 @@ def test_stroke_layer_becomes_hints_where_painted_only():
     assert strokes_to_hints(np.zeros((100, 200, 4), np.uint8), (10, 20)).abs().sum() == 0
 
 
-def test_hint_map_refuses_a_map_of_the_wrong_shape():
+def test_hint_map_of_another_size_is_resampled_keeping_colour_and_place():
+    hints = torch.zeros(1, 3, 32, 32)
+    hints[0, :, 8, 24] = torch.tensor([30.0, -50.0, 1.0])
+    smaller = hint_map(hints, (100, 100), (16, 16))
+    assert smaller[0, 2].sum() == 1 and smaller[0, 2, 4, 12] == 1
+    assert torch.allclose(smaller[0, :2, 4, 12], torch.tensor([30.0, -50.0]))
     with pytest.raises(ValueError, match="shape"):
-        hint_map(torch.zeros(1, 3, 8, 8), (100, 100), (16, 16))
+        hint_map(torch.zeros(3, 8, 8), (100, 100), (16, 16))
 
 
 def test_hints_file_json_points_and_png_layer(tmp_path: Path):

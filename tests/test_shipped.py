@@ -35,3 +35,20 @@ def test_shipped_model_loads_strictly_and_colours_a_photo(folder):
     coloured = colorize_with_details(photo, model).colorized
     chroma = np.hypot(*image_to_lab(coloured)[..., 1:].transpose(2, 0, 1))
     assert chroma.mean() > 1.0, "a trained model adds some colour"
+
+
+def test_shipped_hint_network_honours_a_hint_where_it_is_given():
+    """The trained guided U-Net puts a painted colour where it was painted (Zhang et al. 2017's
+    premise); random weights could not, so this checks the shipped weights themselves."""
+    import skimage.data
+
+    from colorize.hints import Point, rgb_to_ab
+
+    photo = skimage.data.astronaut()
+    model = load_folder(SHIPPED / "unet-guided", MODELS["unet-guided"])
+    hint = Point(x=200, y=420, rgb=(40, 90, 220))  # blue on the orange suit
+    target = rgb_to_ab([hint.rgb])[0].numpy()
+    automatic = image_to_lab(colorize_with_details(photo, model).colorized)[415:425, 195:205, 1:].mean(axis=(0, 1))
+    guided = image_to_lab(colorize_with_details(photo, model, hints=[hint]).colorized)[415:425, 195:205, 1:].mean(axis=(0, 1))
+    assert np.linalg.norm(guided - target) < 0.5 * np.linalg.norm(automatic - target)
+    assert guided[1] < -20  # clearly blue (b well below zero)

@@ -50,3 +50,13 @@ def test_model_guide_is_written_from_the_table():
     guide = model_guide()
     for name, spec in MODELS.items():
         assert f"**{name}**" in guide and spec.reference in guide and spec.bad_at in guide
+
+
+def test_suggested_colour_is_the_automatic_models_colour_at_the_point(colour_photo):
+    from colorize.pipeline import colorize_with_details
+    from colorize.showcase import colour_at, preview, suggest_colour
+
+    shown = preview(colorize_with_details(colour_photo, "default").colorized)
+    assert suggest_colour(colour_photo, 30, 20) == colour_at(shown, 30, 20)
+    assert colour_at(shown, 10_000, -5) == colour_at(shown, shown.shape[1] - 1, 0)  # clamped to the picture
+    assert len(suggest_colour(colour_photo, 30, 20)) == 7

@@ -18,6 +18,8 @@ unet()        { run unet --steps 2000 --batch-size 16 --crop 128 --optimizer ada
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
 unet_gan()    { run unet-gan --recipe gan --rebalance 0.1 --init runs/unet --steps 700 --batch-size 16 --crop 128 \
                   --lr 2e-4 --beta1 0.5 --eval-every 350; }
+unet_guided() { run unet-guided --init checkpoints/unet --steps 4000 --batch-size 16 --crop 128 --optimizer adamw \
+                  --lr 3e-4 --beta1 0.9 --weight-decay 1e-4 --schedule cosine --warmup 100 --eval-every 1000; }
 shallow()     { run shallow --recipe l1 --steps 600 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
                   --beta1 0.9 --schedule cosine --warmup 100 --eval-every 300; }
 autoencoder() { run autoencoder --recipe mse --steps 600 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
@@ -26,6 +28,6 @@ cnn()         { run cnn --recipe mse --steps 400 --batch-size 8 --crop 40 --cach
                   --crop-max 0.3125 --optimizer adamw --lr 1e-3 --beta1 0.9 --schedule cosine --warmup 50 --eval-every 200; }
 
 mkdir -p runs
-for model in "${@:-unet unet_gan shallow autoencoder cnn}"; do
+for model in "${@:-unet unet_guided unet_gan shallow autoencoder cnn}"; do
   for stage in $model; do "${stage//-/_}"; done
 done
