@@ -254,11 +254,14 @@ def build_demo() -> gr.Blocks:
                   [gray_out, colour_out, truth_out, slider, note, metrics, download], api_name="colorize")
         guided_inputs, guided_outputs = [photo, canvas, engine, saturation], [guided_out, guided_note, guided_download]
         photo.change(start_guiding, photo, canvas, api_name=False)
+        # One queue for every guided run, so results land in the order they were asked for
+        # (a live stroke never overwrites the result of a later button press).
+        in_order = dict(concurrency_limit=1, concurrency_id="guided")
+        canvas.input(colorize_guided, guided_inputs, guided_outputs, trigger_mode="always_last", api_name=False, **in_order)
+        engine.input(colorize_guided, guided_inputs, guided_outputs, api_name=False, **in_order)
+        guide_run.click(colorize_guided, guided_inputs, guided_outputs, api_name="guided", **in_order)
         guide_clear.click(start_guiding, photo, canvas, api_name=False).then(
-            colorize_guided, guided_inputs, guided_outputs, api_name=False)
-        canvas.input(colorize_guided, guided_inputs, guided_outputs, trigger_mode="always_last", api_name=False)
-        engine.input(colorize_guided, guided_inputs, guided_outputs, api_name=False)
-        guide_run.click(colorize_guided, guided_inputs, guided_outputs, api_name="guided")
+            colorize_guided, guided_inputs, guided_outputs, api_name=False, **in_order)
         guided_out.select(pick_colour, photo, [picked, canvas], api_name=False)
         compare.click(compare_all, [photo, saturation], [grid, compare_table], api_name="compare")
         channels_btn.click(show_channels, [photo, model, saturation], channels, api_name="channels")
