@@ -80,3 +80,14 @@ def test_quality_benchmark_writes_the_table_and_both_figures(tmp_path, photo_fol
     assert results["images"] == 3 and results["models"]["shallow"]["psnr"] > 0 and results["gray_baseline"]["psnr"] > 0
     assert "| gray baseline |" in out.with_suffix(".md").read_text()
     assert Image.open(figures / "comparison.png").size[0] > Image.open(figures / "bw-photos.png").size[0] / 2
+
+
+def test_backends_benchmark_times_eager_and_compile_and_checks_their_outputs(tmp_path):
+    out = tmp_path / "backends"
+    run_bench("bench/backends.py", "--models", "shallow", "--backends", "eager", "compile", "--photo", "64x48",
+              "--repeats", "1", "--out", str(out))
+    results = json.loads(out.with_suffix(".json").read_text())
+    figures = results["models"]["shallow"]["backends"]
+    assert figures["eager"]["forward_s"] > 0 and figures["eager"]["max_ab_difference"] == 0
+    assert figures["compile"]["forward_s"] > 0 and figures["compile"]["max_ab_difference"] < 0.01
+    assert "| shallow |" in out.with_suffix(".md").read_text()
