@@ -29,12 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from colorize import has_weights, keep_freed_memory, list_models  # noqa: E402
 from colorize.hub import load_model  # noqa: E402
 from colorize.pipeline import working_shape  # noqa: E402
 from colorize.zoo import get_spec  # noqa: E402
 
-from report import write_report  # noqa: E402
+from report import prepare, write_report  # noqa: E402
 
 BACKENDS = ("eager", "compile", "onnx")
 Forward = Callable[[torch.Tensor], torch.Tensor]
@@ -132,10 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/backends")
     args = parser.parse_args(argv)
-    keep_freed_memory()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    models = args.models or [name for name in list_models() if has_weights(name)]
+    models = prepare(args.models, args.threads)
     photo = tuple(map(int, args.photo.split("x")))
     results = {"photo": args.photo, "threads": torch.get_num_threads(), "torch": torch.__version__,
                "backends": args.backends,

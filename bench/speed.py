@@ -27,13 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from colorize import colorize_images, colorize_with_details, has_weights, keep_freed_memory, list_models  # noqa: E402
+from colorize import colorize_images, colorize_with_details  # noqa: E402
 from colorize.archs import count_parameters  # noqa: E402
 from colorize.hub import load_model  # noqa: E402
 from colorize.pipeline import working_shape  # noqa: E402
 from colorize.zoo import get_spec  # noqa: E402
 
-from report import write_report  # noqa: E402
+from report import prepare, write_report  # noqa: E402
 
 
 DEFAULT_SIZES = ("256x256", "1024x768", "4000x3000", "6000x4000")
@@ -127,10 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/speed")
     args = parser.parse_args(argv)
-    keep_freed_memory()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    models = args.models or [name for name in list_models() if has_weights(name)]
+    models = prepare(args.models, args.threads)
     results = benchmark(models, args.sizes, args.repeats, args.batch)
     table = markdown(results)
     write_report(args.out, results, table)
