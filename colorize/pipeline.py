@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .color import fit_ab_to_gamut, gray_image, image_to_tensor, is_grayscale, lab_to_rgb, rgb_to_l, rgb_to_lab, tensor_to_image
+from .color import fit_ab_to_gamut, gray_image, image_l, image_to_tensor, is_grayscale, lab_to_rgb, rgb_to_lab, tensor_to_image
 from .errors import ColorizeError
 from .hints import HintInput, hint_map
 from .hub import load_model, working_size_of
@@ -102,7 +102,7 @@ def merge_full_resolution(image: np.ndarray, ab_small: torch.Tensor, saturation:
     band = max(1, BAND_PIXELS // width)
     for top in range(0, height, band):
         bottom = min(height, top + band)
-        l_full = rgb_to_l(image_to_tensor(image[top:bottom]))
+        l_full = image_l(image[top:bottom])
         ab = fit_ab_to_gamut(l_full, _upsample_rows(ab_small, (height, width), top, bottom))
         out[top:bottom] = tensor_to_image(lab_to_rgb(torch.cat([l_full, ab], dim=1)))
     return out

@@ -16,12 +16,13 @@ from colorize.color import (
     denormalize_ab,
     fit_ab_to_gamut,
     gray_image,
+    image_l,
     image_to_lab,
+    image_to_tensor,
     is_grayscale,
     lab_to_rgb,
     normalize_ab,
     normalize_l,
-    rgb_to_l,
     rgb_to_lab,
 )
 
@@ -205,6 +206,10 @@ def test_is_grayscale_tells_black_and_white_from_colour():
     assert not is_grayscale(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))
 
 
-def test_l_only_conversion_equals_the_l_of_the_full_conversion():
-    rgb = torch.rand(2, 3, 31, 17, generator=torch.Generator().manual_seed(3))
-    assert torch.allclose(rgb_to_l(rgb), rgb_to_lab(rgb)[:, :1], atol=1e-4)
+def test_l_by_table_look_up_equals_the_l_of_the_full_conversion():
+    rng = np.random.default_rng(3)
+    every_value = np.stack([np.arange(256), np.arange(256)[::-1], (np.arange(256) * 7) % 256], axis=-1)
+    for photo in (rng.integers(0, 256, (31, 17, 3), dtype=np.uint8), every_value.astype(np.uint8).reshape(16, 16, 3)):
+        l = image_l(photo)
+        assert l.shape == (1, 1, *photo.shape[:2]) and l.dtype == torch.float32
+        assert torch.allclose(l, rgb_to_lab(image_to_tensor(photo))[:, :1], atol=1e-4)
