@@ -39,9 +39,11 @@ def affinity_weights(y: np.ndarray) -> np.ndarray:
     inside = ~np.isnan(neighbours)
     variance = np.nanvar(np.concatenate([neighbours, y[None]]), axis=0)
     squared = np.where(inside, (neighbours - y) ** 2, np.inf)
-    sigma = np.maximum(_VARIANCE_FACTOR * variance, -squared.min(axis=0) / np.log(0.01))
+    closest = squared.min(axis=0)
+    closest = np.where(np.isinf(closest), 0.0, closest)  # a 1x1 image: no neighbour at all
+    sigma = np.maximum(_VARIANCE_FACTOR * variance, -closest / np.log(0.01))
     weights = np.exp(-squared / np.maximum(sigma, _MIN_SIGMA))
-    return weights / weights.sum(axis=0)
+    return weights / np.maximum(weights.sum(axis=0), np.finfo(weights.dtype).tiny)
 
 
 def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray) -> np.ndarray:
