@@ -35,11 +35,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_pretrained(model: torch.nn.Module, folder: str | Path, config: dict[str, Any], model_card: str | None = None) -> Path:
+def save_pretrained(
+    model: torch.nn.Module, folder: str | Path, config: dict[str, Any], model_card: str | None = None, base: str | None = None
+) -> Path:
     """Write ``config.json`` + fp16 ``model.safetensors`` (+ model card) into ``folder``.
 
     ``config`` must name the architecture (``arch``) and its ``kwargs`` so the folder can be
-    loaded on its own, without a row in the model table.
+    loaded on its own, without a row in the model table. With ``base`` (a table name), only
+    the tensors that differ from that model's weights are written and the config pins the
+    base file's sha256: a fine-tune that froze the encoder then costs only its decoder.
     """
     if "arch" not in config:
         raise ValueError("config must contain 'arch'")
@@ -47,6 +51,11 @@ def save_pretrained(model: torch.nn.Module, folder: str | Path, config: dict[str
     folder.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().to("cpu", torch.float16 if value.is_floating_point() else value.dtype).contiguous()
              for key, value in model.state_dict().items()}
+    if base is not None:
+        base_file = resolve_weights(get_spec(base)) / WEIGHTS_FILE
+        base_state = load_file(base_file)
+        state = {key: value for key, value in state.items() if key not in base_state or not torch.equal(value, base_state[key])}
+        config = {**config, "base": {"model": base, "sha256": sha256_of(base_file), "shared_tensors": len(base_state.keys() - state.keys())}}
     save_file(state, folder / WEIGHTS_FILE, metadata={"format": "pt"})
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     if model_card is not None:
@@ -74,7 +83,7 @@ def load_folder(folder: str | Path, spec: ModelSpec | None = None) -> Colorizati
             f"but model {spec.name!r} is {spec.arch!r} {spec.kwargs}."
         )
     model = build_architecture(arch, **kwargs)
-    state = load_file(folder / WEIGHTS_FILE)
+    state = {**_base_weights(folder, config), **load_file(folder / WEIGHTS_FILE)}
     reference = model.state_dict()
     state = {key: value.to(reference[key].dtype) if key in reference else value for key, value in state.items()}
     try:
@@ -82,6 +91,20 @@ def load_folder(folder: str | Path, spec: ModelSpec | None = None) -> Colorizati
     except RuntimeError as error:  # missing, unexpected or mis-shaped tensors
         raise ColorizeError(f"The weights in {folder} do not fit architecture {arch!r}: {error}") from error
     return model.eval()
+
+
+def _base_weights(folder: Path, config: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The tensors a folder shares with its base model (none if it has no base)."""
+    if "base" not in config:
+        return {}
+    base = config["base"]
+    base_file = resolve_weights(get_spec(base["model"])) / WEIGHTS_FILE
+    if sha256_of(base_file) != base["sha256"]:
+        raise ColorizeError(
+            f"The weights in {folder} were fine-tuned from another version of {base['model']!r} than the one in "
+            f"{base_file.parent}; export them again from their run against the current {base['model']!r}."
+        )
+    return load_file(base_file)
 
 
 def _is_model_folder(folder: Path) -> bool:
@@ -127,8 +150,11 @@ def has_weights(name: str) -> bool:
     """Whether a model can be loaded without the network (local folder, Hub cache, or an
     engine that has no weights at all)."""
     spec = get_spec(name)
-    if not ARCHITECTURES[spec.arch].needs_weights or _is_model_folder(spec.local_dir):
+    if not ARCHITECTURES[spec.arch].needs_weights:
         return True
+    if _is_model_folder(spec.local_dir):
+        base = read_config(spec.local_dir).get("base")
+        return base is None or has_weights(base["model"])
     if spec.hub_repo is None:
         return False
     from huggingface_hub import try_to_load_from_cache

@@ -159,6 +159,57 @@ def test_model_without_weights_names_the_folder_it_looked_in(isolated_checkpoint
     assert str(spec.local_dir) in message
 
 
+def fine_tuned_decoder(model: ShallowColorizationNet) -> ShallowColorizationNet:
+    """A copy of ``model`` whose decoder moved and whose encoder did not (a ``--freeze encoder`` run)."""
+    tuned = ShallowColorizationNet(width=4).eval()
+    tuned.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        for parameter in tuned.decoder.parameters():
+            parameter.add_(0.1)
+    return tuned
+
+
+def test_fine_tune_with_a_base_stores_only_what_it_changed(isolated_checkpoints, register, tiny_model):
+    register("test-base")
+    register("test-tuned")
+    save_pretrained(tiny_model, isolated_checkpoints / "test-base", TINY_CONFIG)
+    tuned = fine_tuned_decoder(tiny_model)
+    folder = save_pretrained(tuned, isolated_checkpoints / "test-tuned", TINY_CONFIG, base="test-base")
+
+    decoder_keys = {"decoder." + key for key in tuned.decoder.state_dict()}
+    assert set(load_file(folder / "model.safetensors")) == decoder_keys
+    base = json.loads((folder / "config.json").read_text())["base"]
+    base_file = isolated_checkpoints / "test-base" / "model.safetensors"
+    assert base == {"model": "test-base", "sha256": hashlib.sha256(base_file.read_bytes()).hexdigest(),
+                    "shared_tensors": len(tuned.state_dict()) - len(decoder_keys)}
+    assert has_weights("test-tuned")
+    loaded = load_model("test-tuned").state_dict()
+    assert loaded.keys() == tuned.state_dict().keys()
+    for key, value in tuned.state_dict().items():
+        assert torch.equal(loaded[key], value.half().float()), key
+
+
+def test_fine_tune_without_its_base_is_missing_weights(isolated_checkpoints, register, tiny_model):
+    register("test-base")
+    register("test-tuned")
+    save_pretrained(tiny_model, isolated_checkpoints / "test-base", TINY_CONFIG)
+    save_pretrained(fine_tuned_decoder(tiny_model), isolated_checkpoints / "test-tuned", TINY_CONFIG, base="test-base")
+    (isolated_checkpoints / "test-base" / "model.safetensors").unlink()
+    assert not has_weights("test-tuned")
+    with pytest.raises(WeightsNotFoundError, match="test-base"):
+        load_model("test-tuned")
+
+
+def test_fine_tune_refuses_a_base_that_changed_since(isolated_checkpoints, register, tiny_model):
+    register("test-base")
+    register("test-tuned")
+    save_pretrained(tiny_model, isolated_checkpoints / "test-base", TINY_CONFIG)
+    save_pretrained(fine_tuned_decoder(tiny_model), isolated_checkpoints / "test-tuned", TINY_CONFIG, base="test-base")
+    save_pretrained(fine_tuned_decoder(fine_tuned_decoder(tiny_model)), isolated_checkpoints / "test-base", TINY_CONFIG)
+    with pytest.raises(ColorizeError, match="another version of 'test-base'"):
+        load_model("test-tuned")
+
+
 def test_unknown_model_name_lists_the_available_ones():
     with pytest.raises(ColorizeError, match="Available models: default") as error:
         load_model("no-such-model")

@@ -24,11 +24,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
+from safetensors.torch import load_file
 
 from colorize.archs import build_architecture
 from colorize.color import mean_chroma, rgb_to_lab
-from colorize.hub import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, load_model, read_config, sha256_of
-from colorize.zoo import MODELS
+from colorize.hub import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, load_model, read_config, save_pretrained, sha256_of
+from colorize.zoo import MODELS, register_model
 from train.__main__ import main as train_main
 from train.config import TrainConfig, parse_config
 from train.data import EpochSampler, PhotosOnDisk, load_photos, random_crop, training_batches
@@ -327,6 +328,38 @@ def test_export_round_trip_through_colorize(folders, tmp_path):
     (folder / CARD_FILE).write_text("stale")
     folder_again, _ = export_run(run, "shallow", dest, evaluate=True, force=True)
     assert folder_again == folder and (folder / CARD_FILE).read_text() == before[1]
+
+
+def test_frozen_encoder_fine_tune_ships_only_the_decoder(folders, tmp_path):
+    """``--freeze encoder`` keeps the encoder's weights and BatchNorm statistics exactly, and
+    ``export --base`` then stores only the rest, loading back as the whole network."""
+    base = register_model(replace(MODELS["unet"], name="test-tiny-unet", kwargs=TINY_KWARGS["unet"]))
+    try:
+        save_pretrained(fresh_generator(tiny_config(folders, tmp_path, "unet")), base.local_dir,
+                        {"arch": base.arch, "kwargs": base.kwargs, "working_size": 32})
+        cfg = tiny_config(folders, tmp_path / "run", "unet-gan", recipe="gan", init=str(base.local_dir), freeze="encoder")
+        train(cfg)
+        start, state = load_run(Path(cfg.out))[0].state_dict(), load_checkpoint(Path(cfg.out))
+        initial = load_model(base.local_dir).state_dict()
+        encoder = {key for key in initial if key.startswith("encoder.")}
+        for weights in (state["generator"], state["ema"]):
+            assert all(torch.equal(weights[key].half(), initial[key].half()) for key in encoder)
+            assert any(not torch.equal(weights[key].half(), initial[key].half()) for key in initial.keys() - encoder)
+
+        folder, _ = export_run(Path(cfg.out), "unet-gan", tmp_path / "checkpoints", base="test-tiny-unet")
+        assert set(load_file(folder / WEIGHTS_FILE)) <= initial.keys() - encoder
+        assert read_config(folder)["base"]["model"] == "test-tiny-unet"
+        assert "test-tiny-unet" in (folder / CARD_FILE).read_text()
+        loaded = load_model(folder).state_dict()
+        assert all(torch.equal(loaded[key], start[key].half().float()) for key in start)
+    finally:
+        MODELS.pop("test-tiny-unet")
+        load_model.cache_clear()
+
+
+def test_freeze_names_a_real_submodule(folders, tmp_path):
+    with pytest.raises(ValueError, match="no submodule encoderr"):
+        Trainer(tiny_config(folders, tmp_path, "unet", freeze="encoderr", val=""))
 
 
 # --- 5. The GAN step trains the critic, then freezes it for the generator -----------------------

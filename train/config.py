@@ -24,6 +24,7 @@ class TrainConfig:
     out: str = "runs/unet"
     recipe: str = "l1"                  # l1 | mse | gan (pix2pix: L1 + lambda * PatchGAN)
     init: str = ""                      # weights folder or run to start the generator from (GAN fine-tuning)
+    freeze: str = ""                    # comma-separated submodules kept as `init` left them, e.g. "encoder"
     steps: int = 3000
     batch_size: int = 16
     crop: int = 128                     # training crop side in pixels (chroma is low-frequency)

@@ -2,6 +2,7 @@
 
     python -m train.export runs/unet --name unet                 # -> checkpoints/unet/
     python -m train.export runs/unet --name unet --push-to-hub ORG/colorize-unet
+    python -m train.export runs/unet-gan --name unet-gan --base unet   # decoder only (--freeze encoder)
 
 The folder holds fp16 ``model.safetensors``, ``config.json`` and a model card with the data,
 the command, the steps, the validation metrics of exactly these fp16 weights beside the gray
@@ -83,12 +84,24 @@ Reproduce: `python -m colorize.evaluate {training['val']} --model {name} --size 
 
 ## Files
 
-- `model.safetensors` (fp16) sha256 `{sha256}`
+- `model.safetensors` (fp16) sha256 `{sha256}`{_base_note(config)}
 """
 
 
-def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: bool = False) -> tuple[Path, Report | None]:
-    """Write ``dest/<name>/`` from a run; returns the folder and its validation report."""
+def _base_note(config: dict[str, Any]) -> str:
+    if "base" not in config:
+        return ""
+    base = config["base"]
+    return (f"\n- shares {base['shared_tensors']} tensors (the frozen `{config['training'].get('freeze', '')}`) with "
+            f"`{base['model']}`, whose `model.safetensors` (sha256 `{base['sha256']}`) it needs beside it")
+
+
+def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: bool = False,
+               base: str | None = None) -> tuple[Path, Report | None]:
+    """Write ``dest/<name>/`` from a run; returns the folder and its validation report.
+
+    With ``base``, tensors equal to that model's are not stored again (see ``save_pretrained``).
+    """
     model, state = load_run(run)
     training = state["config"]
     config = {"name": name, "arch": state["arch"], "kwargs": state["kwargs"], "steps": state["step"],
@@ -96,7 +109,8 @@ def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: b
     command_file = run / "command.txt"
     command = " && ".join(command_file.read_text().splitlines()) if command_file.is_file() else "n/a"
     with tempfile.TemporaryDirectory() as scratch:
-        staged = save_pretrained(model, Path(scratch) / name, config)
+        staged = save_pretrained(model, Path(scratch) / name, config, base=base)
+        config = read_config(staged)
         report, val_info = None, "Not evaluated (--no-eval)."
         if evaluate and training.get("val"):
             photos = load_eval_photos(training["val"], training["val_size"])
@@ -141,9 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=CHECKPOINTS_DIR, help="where model folders live")
     parser.add_argument("--no-eval", dest="evaluate", action="store_false", help="skip the validation run")
     parser.add_argument("--force", action="store_true", help="replace a checkpoint even if it was better")
+    parser.add_argument("--base", help="store only the tensors that differ from this table model's weights")
     parser.add_argument("--push-to-hub", metavar="ORG/REPO", help="also upload the folder to this Hub repo")
     args = parser.parse_args(argv)
-    folder, report = export_run(args.run, args.name, args.dest, args.evaluate, args.force)
+    folder, report = export_run(args.run, args.name, args.dest, args.evaluate, args.force, args.base)
     print(f"wrote {folder}")
     if report is not None:
         print(_metrics_table(report))

@@ -146,6 +146,21 @@ def load_initial_weights(model: nn.Module, source: str) -> None:
     model.load_state_dict(widen_inputs(state, model), strict=True)
 
 
+def frozen_modules(model: nn.Module, names: str) -> list[nn.Module]:
+    """The submodules named in ``--freeze`` ("encoder", "encoder.layer1"), checked to exist.
+
+    A fine-tune that leaves the encoder exactly as the model it started from can ship only
+    the rest of the weights (``train.export --base``), which is how ``unet-gan`` fits beside
+    ``unet`` in the checkpoint budget.
+    """
+    modules = dict(model.named_modules())
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in modules]
+    if unknown:
+        raise ValueError(f"--freeze: no submodule {', '.join(unknown)} in {type(model).__name__}")
+    return [modules[name] for name in wanted]
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig) -> None:
         self.cfg = cfg
@@ -162,11 +177,14 @@ class Trainer:
         generator = build_architecture(self.spec.arch, **self.kwargs)
         if cfg.init:
             load_initial_weights(generator, cfg.init)
+        self.frozen = frozen_modules(generator, cfg.freeze)
+        for module in self.frozen:
+            module.requires_grad_(False)
         self.generator = generator.to(self.device, memory_format=self.memory_format)
         self.ema = EMA(self.generator, cfg.ema) if cfg.ema > 0 else None
         self.critic = PatchDiscriminator().to(self.device, memory_format=self.memory_format) if cfg.recipe == "gan" else None
 
-        self.opt_g = make_optimizer(cfg, self.generator.parameters())
+        self.opt_g = make_optimizer(cfg, [p for p in self.generator.parameters() if p.requires_grad])
         self.opt_d = make_optimizer(cfg, self.critic.parameters()) if self.critic is not None else None
         fp16 = cfg.amp and cfg.amp_dtype == "fp16"
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=fp16)
@@ -294,6 +312,12 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         self.step = state["step"]
 
+    def train_mode(self) -> None:
+        """Generator in training mode, frozen parts in eval mode (their BatchNorm statistics stay put)."""
+        self.generator.train()
+        for module in self.frozen:
+            module.eval()
+
     # --- evaluation and logs --------------------------------------------------------------
 
     def inference_model(self) -> nn.Module:
@@ -305,7 +329,8 @@ class Trainer:
         was_training = model.training
         model.eval()
         report, colorized = evaluate_photos(model, self.val_photos, self.spec.working_size, device=str(self.device))
-        model.train(was_training)
+        if was_training:
+            self.train_mode()
         record = {"step": self.step, "val": report.to_dict()}
         sample_grid(self.val_photos[:SAMPLE_PHOTOS], colorized[:SAMPLE_PHOTOS], self.out / "samples" / f"step_{self.step:07d}.png")
         return record
@@ -323,7 +348,7 @@ class Trainer:
             (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         batches = training_batches(cfg, self.photos, self.step, self.dist.rank, self.dist.world_size,
                                    pin_memory=self.device.type == "cuda")
-        self.generator.train()
+        self.train_mode()
         progress = tqdm(total=cfg.steps, initial=self.step, disable=not self.dist.is_main, desc=cfg.model, dynamic_ncols=True)
         started = time.perf_counter()
         while self.step < cfg.steps:
