@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .color import fit_ab_to_gamut, gray_image, image_l, image_to_tensor, is_grayscale, lab_to_rgb, rgb_to_lab, tensor_to_image
+from .color import gray_image, image_l, image_to_tensor, is_grayscale, render_lab, rgb_to_lab
 from .errors import ColorizeError
 from .hints import HintInput, hint_map
 from .hub import load_model, working_size_of
@@ -31,6 +31,7 @@ from .zoo import list_guided_models
 
 ModelRef = str | Path | torch.nn.Module
 BAND_PIXELS = 1 << 20  # pixels per full-resolution band: ~50 MB of float32 temporaries
+NETWORK_BATCH = 4  # photos per forward pass: the U-Net's fastest per photo on 2 cores (bench/speed.py), and bounded memory
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,7 @@ def merge_full_resolution(image: np.ndarray, ab_small: torch.Tensor, saturation:
     band = max(1, BAND_PIXELS // width)
     for top in range(0, height, band):
         bottom = min(height, top + band)
-        l_full = image_l(image[top:bottom])
-        ab = fit_ab_to_gamut(l_full, _upsample_rows(ab_small, (height, width), top, bottom))
-        out[top:bottom] = tensor_to_image(lab_to_rgb(torch.cat([l_full, ab], dim=1)))
+        out[top:bottom] = render_lab(image_l(image[top:bottom]), _upsample_rows(ab_small, (height, width), top, bottom))
     return out
 
 
@@ -151,7 +150,7 @@ def colorize_batch(
     device: str = "cpu",
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> list[Colorization]:
-    """Colorize several photos, running the network once per group of equal working shapes.
+    """Colorize several photos, running the network on up to ``NETWORK_BATCH`` photos of equal working shape at a time.
 
     ``hints``, if given, holds one entry (or None) per photo; see ``colorize_with_details``.
     """
@@ -168,10 +167,12 @@ def colorize_batch(
     ab_small: dict[int, torch.Tensor] = {}
     for shape in dict.fromkeys(shapes):
         members = [i for i, s in enumerate(shapes) if s == shape]
-        l_small = torch.cat([working_lab(photos[i], shape)[:, :1] for i in members])
-        maps = torch.cat([hint_map(hints[i], photos[i].shape[:2], shape) for i in members]) if takes_hints else None
-        predicted = predict_ab(network, l_small, maps)
-        ab_small.update({i: predicted[j : j + 1] for j, i in enumerate(members)})
+        for start in range(0, len(members), NETWORK_BATCH):
+            chunk = members[start : start + NETWORK_BATCH]
+            l_small = torch.cat([working_lab(photos[i], shape)[:, :1] for i in chunk])
+            maps = torch.cat([hint_map(hints[i], photos[i].shape[:2], shape) for i in chunk]) if takes_hints else None
+            predicted = predict_ab(network, l_small, maps)
+            ab_small.update({i: predicted[j : j + 1] for j, i in enumerate(chunk)})
     return [
         Colorization(
             colorized=merge_full_resolution(photo, ab_small[i], saturation),

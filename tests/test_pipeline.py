@@ -127,6 +127,19 @@ def test_batch_equals_individual_calls(model):
         assert batched.has_ground_truth == alone.has_ground_truth
 
 
+def test_big_batches_run_the_network_a_few_photos_at_a_time(model):
+    photos = [colour_photo(40, 50, seed=seed) for seed in range(pipeline.NETWORK_BATCH * 2 + 1)]
+    batch_sizes: list[int] = []
+    hook = model.register_forward_pre_hook(lambda module, inputs: batch_sizes.append(inputs[0].shape[0]))
+    try:
+        together = colorize_batch(photos, model, working_size=WORKING_SIZE)
+    finally:
+        hook.remove()
+    assert batch_sizes == [pipeline.NETWORK_BATCH, pipeline.NETWORK_BATCH, 1]
+    for photo, batched in zip(photos, together):
+        assert np.array_equal(batched.colorized, colorize_with_details(photo, model, working_size=WORKING_SIZE).colorized)
+
+
 def test_has_ground_truth_only_for_colour_input(model):
     colour, gray = colorize_batch([colour_photo(30, 40), gray_photo(30, 40)], model, working_size=WORKING_SIZE)
     assert colour.has_ground_truth
