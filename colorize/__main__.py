@@ -1,11 +1,12 @@
 """Command line: colorize files and folders, or list the models.
 
-    python -m colorize old_photos/ scan.tif --model default --out coloured/
+    python -m colorize old_photos/ scan.tif --model default --out coloured/ --jobs 2
     python -m colorize family.jpg --hints hints.json      # guided: points or a PNG stroke layer
     python -m colorize --list-models
 
 Every input becomes ``OUT/<stem>.png`` at its full resolution. A file that cannot be read is
-reported and skipped; the exit status is 1 if any file failed, so scripts notice.
+reported and skipped; the exit status is 1 if any file failed, so scripts notice. Big
+batches run in one worker process per core (``colorize.files``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ import sys
 from pathlib import Path
 
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from .errors import ColorizeError
+from .files import colorize_files, default_jobs
 from .hints import read_hints_file
 from .hub import has_weights, load_model
 from .io import find_images
-from .pipeline import colorize_with_details
 from .runtime import keep_freed_memory
 from .zoo import DEFAULT_MODEL, MODELS, list_guided_models
 
@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("colorized"), help="output folder (default: ./colorized)")
     parser.add_argument("--saturation", type=float, default=1.0, help="colour strength: 0 gray, 1 as predicted, >1 bolder")
     parser.add_argument("--working-size", type=int, help="override the model's working resolution (pixels per side)")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads in all (0 = torch's default)")
+    parser.add_argument("--jobs", type=int, default=0,
+                        help="worker processes (0 = one per core for big batches, none for a few photos)")
     parser.add_argument("--list-models", action="store_true", help="print the available models and exit")
     args = parser.parse_args(argv)
     keep_freed_memory()
@@ -94,16 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     except ColorizeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    jobs = args.jobs or default_jobs(len(inputs))
+    options = {"hints": hints, "saturation": args.saturation, "working_size": args.working_size}
     failures = 0
-    for source, target in tqdm(output_paths(inputs, args.out).items(), desc="colorizing", unit="photo"):
-        try:
-            result = colorize_with_details(source, model, hints=hints, saturation=args.saturation,
-                                           working_size=args.working_size)
-        except ColorizeError as error:
+    results = colorize_files(output_paths(inputs, args.out), model, jobs, args.threads or None, **options)
+    for source, error in tqdm(results, total=len(inputs), desc="colorizing", unit="photo"):
+        if error is not None:
             failures += 1
             tqdm.write(f"failed: {source}: {error}", file=sys.stderr)
-            continue
-        Image.fromarray(result.colorized).save(target)
     print(f"{len(inputs) - failures} of {len(inputs)} photos written to {args.out}", file=sys.stderr)
     return 1 if failures else 0
 

@@ -23,7 +23,8 @@ def test_speed_benchmark_writes_its_table_and_json(tmp_path):
     results = json.loads(out.with_suffix(".json").read_text())
     entry = results["models"]["shallow"]
     assert entry["end_to_end_s"]["64x48"] > 0 and entry["gflops"] > 0 and entry["parameters_m"] > 0
-    assert entry["batched_photos_per_s"]["64x48"] > 0
+    assert entry["batched_size"] == "64x48" and entry["batched_photos_per_s"] > 0
+    assert all(folder["photos_per_s"] > 0 and folder["start_up_s"] >= 0 for folder in entry["folder"].values())
     assert "| shallow |" in out.with_suffix(".md").read_text()
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from colorize.__main__ import output_paths
 from colorize.archs.shallow import ShallowColorizationNet
+from colorize.files import default_jobs
 from colorize.hub import save_pretrained
 from colorize.zoo import DEFAULT_MODEL
 
@@ -82,6 +83,28 @@ def test_colorize_folder_writes_good_photos_and_reports_the_broken_one(env, tmp_
     with Image.open(out / "street.png") as street, Image.open(out / "portrait.png") as portrait:
         assert (street.mode, street.size) == ("RGB", (97, 61))
         assert (portrait.mode, portrait.size) == ("RGB", (30, 40))
+
+
+def test_worker_processes_write_the_same_files_as_one_process(env, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed in range(5):
+        Image.fromarray(colour_photo(45 + seed, 70, seed=seed)).save(photos / f"photo{seed}.jpg", quality=90)
+    (photos / "not-a-photo.jpg").write_bytes(b"hello")
+    outputs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}"
+        result = run(env, "-m", "colorize", str(photos), "--model", "shallow", "--out", str(out), "--jobs", jobs)
+        assert result.returncode == 1 and "not-a-photo.jpg" in result.stderr and "Traceback" not in result.stderr
+        assert "5 of 6 photos written" in result.stderr
+        outputs[jobs] = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert len(outputs["1"]) == 5 and outputs["1"] == outputs["2"]
+
+
+def test_big_batches_get_one_worker_per_core_and_small_ones_none():
+    assert default_jobs(3, cores=2) == 1
+    assert default_jobs(10_000, cores=2) == 2
+    assert default_jobs(10_000, cores=1) == 1
 
 
 def test_output_paths_never_overwrite_one_another(tmp_path):
