@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from colorize import ColorizeError, get_spec, has_weights, keep_freed_memory, list_models  # noqa: E402
+from colorize.files import save_png  # noqa: E402
 from colorize.showcase import (  # noqa: E402
     METRIC_GUIDE,
     METRIC_HEADERS,
@@ -105,7 +106,7 @@ def example_files() -> list[str]:
 def _save_png(image, source: str) -> str:
     folder = Path(tempfile.mkdtemp(prefix="colorize-"))
     path = folder / f"{Path(source).stem}-colorized.png"
-    Image.fromarray(image).save(path)
+    save_png(Image.fromarray(image), path)
     return str(path)
 
 
