@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -17,11 +20,19 @@ from colorize.zoo import MODELS, list_models
 no_progress = lambda *args, **kwargs: None  # noqa: E731  (handlers take a gr.Progress)
 
 
+def pixels(path: str) -> np.ndarray:
+    """The RGB pixels of a PNG file a handler wrote for Gradio to serve."""
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return np.asarray(image.convert("RGB"))
+
+
 def test_colour_upload_gives_three_images_scores_and_a_full_size_download(colour_photo):
     gray, colour, truth, slider, note, table, download = app.colorize_photo(str(colour_photo), "unet", 1.0, 256, no_progress)
     size = Image.open(colour_photo).size[::-1]
-    assert gray.shape[:2] == colour.shape[:2] == truth.shape[:2] == size
-    assert np.array_equal(slider[0], gray) and np.array_equal(slider[1], colour)
+    assert pixels(gray).shape[:2] == pixels(colour).shape[:2] == pixels(truth).shape[:2] == size
+    assert np.array_equal(pixels(truth), np.asarray(Image.open(colour_photo).convert("RGB")))
+    assert slider == (gray, colour)
     assert "gray baseline" in note
     rows = table.values.tolist()
     assert [row[0].split(" ")[0] for row in rows] == ["PSNR", "SSIM", "Colourfulness", "CIEDE2000", "AuC"]
@@ -34,14 +45,24 @@ def test_black_and_white_upload_has_no_ground_truth_and_no_scores(gray_photo):
     _, colour, truth, _, note, table, _ = app.colorize_photo(str(gray_photo), "unet", 1.0, 256, no_progress)
     assert truth is None and table.empty
     assert "black and white" in note and "no scores" in note
-    assert colour.shape[:2] == Image.open(gray_photo).size[::-1]
+    assert pixels(colour).shape[:2] == Image.open(gray_photo).size[::-1]
 
 
 def test_saturation_zero_gives_the_gray_image(colour_photo):
-    gray, colour, *_ = app.colorize_photo(str(colour_photo), "unet", 0.0, 256, no_progress)
+    gray, colour = map(pixels, app.colorize_photo(str(colour_photo), "unet", 0.0, 256, no_progress)[:2])
     chroma = np.hypot(*image_to_lab(colour)[..., 1:].transpose(2, 0, 1))
     assert chroma.max() < 1.0
     assert np.abs(colour.astype(int) - gray.astype(int)).max() <= 1
+
+
+def test_served_files_older_than_the_limit_are_deleted_as_new_ones_arrive():
+    image = np.full((4, 6, 3), 120, np.uint8)
+    old, fresh = Path(app.png_file(image, "old")), Path(app.png_file(image, "fresh"))
+    hours_ago = time.time() - app.SCRATCH_MAX_AGE_S - 60
+    os.utime(old.parent, (hours_ago, hours_ago))
+    newest = Path(app.png_file(image, "newest"))
+    assert not old.parent.exists() and fresh.is_file() and newest.is_file()
+    assert np.array_equal(pixels(str(newest)), image)
 
 
 @pytest.mark.parametrize("content, words", [
@@ -73,6 +94,7 @@ def test_model_dropdown_lists_every_model_with_its_description():
 
 def test_compare_runs_every_model_and_scores_each(colour_photo):
     gallery, table = app.compare_all(str(colour_photo), 1.0, no_progress)
+    assert all(pixels(path).shape[:2] == Image.open(colour_photo).size[::-1] for path, _ in gallery)
     assert [caption for _, caption in gallery] == ["unet", *[name for name in list_models() if name != "unet"]]
     assert table["model"].tolist() == [caption for _, caption in gallery] + ["gray baseline"]
 
@@ -80,6 +102,7 @@ def test_compare_runs_every_model_and_scores_each(colour_photo):
 def test_learn_tab_shows_l_a_b_of_input_and_prediction(colour_photo):
     pictures = app.show_channels(str(colour_photo), "unet", 1.0)
     captions = [caption for _, caption in pictures]
+    assert all(pixels(path).shape[:2] == Image.open(colour_photo).size[::-1] for path, _ in pictures)
     assert len(pictures) == 6 and captions[0].startswith("input L") and captions[3].startswith("prediction L")
 
 
@@ -102,12 +125,12 @@ def test_guided_tab_puts_the_gray_photo_on_the_canvas(colour_photo, tmp_path):
 def test_guided_tab_follows_the_paint(colour_photo):
     canvas = app.start_guiding(str(colour_photo))
     unpainted, note, _ = app.colorize_guided(str(colour_photo), canvas, "levin", 1.0)
-    assert "stays gray" in note and np.abs(image_to_lab(unpainted)[..., 1:]).max() < 1.0
+    assert "stays gray" in note and np.abs(image_to_lab(pixels(unpainted))[..., 1:]).max() < 1.0
     size = canvas["background"].shape[:2]
     canvas["layers"] = [painted_layer(size, (slice(30, 60), slice(40, 80)), (30, 80, 220))]
     painted, note, download = app.colorize_guided(str(colour_photo), canvas, "levin", 1.0)
     assert "your strokes" in note and "PSNR" in note
-    assert image_to_lab(painted)[45, 60, 2] < -15  # blue where painted
+    assert image_to_lab(pixels(painted))[45, 60, 2] < -15  # blue where painted
     assert Image.open(download).size == Image.open(colour_photo).size
 
 
@@ -168,9 +191,9 @@ def test_eight_concurrent_clients_all_get_their_own_answer(studio_url, tmp_path)
     sizes = [(40 + 7 * i, 30 + 5 * i) for i in range(8)]
     paths = []
     for i, size in enumerate(sizes):
-        pixels = np.random.default_rng(i).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        noise = np.random.default_rng(i).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
         paths.append(tmp_path / f"photo{i}.png")
-        Image.fromarray(pixels).save(paths[-1])
+        Image.fromarray(noise).save(paths[-1])
 
     def colorize(path):
         own = Client(studio_url, verbose=False)
