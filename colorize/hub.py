@@ -98,7 +98,8 @@ def _base_weights(folder: Path, config: dict[str, Any]) -> dict[str, torch.Tenso
     if "base" not in config:
         return {}
     base = config["base"]
-    base_file = resolve_weights(get_spec(base["model"])) / WEIGHTS_FILE
+    sibling = folder.parent / base["model"]  # a checkpoints folder holds the base beside the fine-tune
+    base_file = (sibling if _is_model_folder(sibling) else resolve_weights(get_spec(base["model"]))) / WEIGHTS_FILE
     if sha256_of(base_file) != base["sha256"]:
         raise ColorizeError(
             f"The weights in {folder} were fine-tuned from another version of {base['model']!r} than the one in "
