@@ -34,6 +34,7 @@ from train.__main__ import main as train_main
 from train.config import TrainConfig, parse_config
 from train.data import EpochSampler, PhotosOnDisk, load_photos, random_crop, training_batches
 from train.export import export_run, load_run
+from train.losses import gan_loss
 from train.trainer import CHECKPOINT, EMA, Trainer, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -396,6 +397,23 @@ def same_grads(first: list, second: list) -> bool:
     """Equal lists of gradients, where None (no gradient at all) only equals None."""
     return len(first) == len(second) and all(
         (a is None and b is None) or (a is not None and b is not None and torch.equal(a, b)) for a, b in zip(first, second))
+
+
+def test_label_smoothing_makes_the_critic_aim_below_certainty():
+    """With real_label 0.9 the critic's best logit for a real patch is logit(0.9), not +inf."""
+    for real_label, best in ((0.9, math.log(0.9 / 0.1)), (1.0, None)):
+        logits = torch.full((1, 1, 4, 4), math.log(0.9 / 0.1), requires_grad=True)
+        gan_loss(logits, True, real_label).backward()
+        if best is None:
+            assert (logits.grad < 0).all()  # still pushed up towards certainty
+        else:
+            assert logits.grad.abs().max() < 1e-6
+
+
+def test_critic_learns_at_its_own_rate(folders, tmp_path):
+    trainer = Trainer(tiny_config(folders, tmp_path / "run", "shallow", recipe="gan", val="", critic_lr_scale=0.25))
+    trainer.train_step(first_batch(trainer.cfg, trainer.photos))
+    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(0.25 * trainer.opt_g.param_groups[0]["lr"])
 
 
 def test_gan_step_freezes_the_critic_for_the_generator_update(folders, tmp_path):

@@ -41,6 +41,8 @@ class TrainConfig:
     hint_zero_rate: float = 0.4         # hint models: share of crops trained without hints (automatic use)
     gan_weight: float = 1.0             # adversarial term; the L1 term is multiplied by `l1_weight`
     l1_weight: float = 100.0            # pix2pix's lambda
+    critic_lr_scale: float = 1.0        # the critic's learning rate relative to the generator's
+    real_label: float = 1.0             # the critic's target for real patches (0.9: one-sided label smoothing)
     ema: float = 0.999                  # decay of the exported EMA generator (0 = export the raw weights)
     eval_every: int = 500
     save_every: int = 250

@@ -30,9 +30,14 @@ def pixel_loss(ab_pred: torch.Tensor, ab_true: torch.Tensor, kind: str, weights:
     return per_pixel.mean()
 
 
-def gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
-    """pix2pix's BCE-with-logits objective: push a patch's logit towards real or fake."""
-    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+def gan_loss(logits: torch.Tensor, real: bool, real_label: float = 1.0) -> torch.Tensor:
+    """pix2pix's BCE-with-logits objective: push a patch's logit towards real or fake.
+
+    ``real_label`` below 1 is one-sided label smoothing (Salimans et al. 2016) for the
+    critic's real targets: a critic that may never be certain keeps giving the generator
+    useful gradients instead of saturating.
+    """
+    target = torch.full_like(logits, real_label) if real else torch.zeros_like(logits)
     return F.binary_cross_entropy_with_logits(logits.float(), target)
 
 

@@ -244,8 +244,11 @@ class Trainer:
     def train_step(self, rgb: torch.Tensor) -> dict[str, float]:
         l, ab = self._to_lab(rgb)
         weights = self.rebalancer(ab) if self.rebalancer is not None else None
-        for group in [*self.opt_g.param_groups, *(self.opt_d.param_groups if self.opt_d else [])]:
-            group["lr"] = learning_rate(self.cfg, self.step)
+        rate = learning_rate(self.cfg, self.step)
+        for group in self.opt_g.param_groups:
+            group["lr"] = rate
+        for group in self.opt_d.param_groups if self.opt_d else []:
+            group["lr"] = rate * self.cfg.critic_lr_scale
         with self._autocast():
             ab_pred = self.generator(l, self._training_hints(ab)) if self.takes_hints else self.generator(l)
         if self.critic is None:
@@ -259,7 +262,8 @@ class Trainer:
         frozen critic while staying near the truth (L1 x lambda)."""
         self.critic.requires_grad_(True)
         with self._autocast():
-            loss_d = 0.5 * (gan_loss(self.critic(l, ab), True) + gan_loss(self.critic(l, ab_pred.detach()), False))
+            loss_d = 0.5 * (gan_loss(self.critic(l, ab), True, self.cfg.real_label)
+                            + gan_loss(self.critic(l, ab_pred.detach()), False))
         self._update(self.opt_d, self.scaler_d, loss_d)
 
         critic = unwrap(self.critic).requires_grad_(False)  # frozen; unwrapped so DDP expects no gradients
