@@ -20,8 +20,8 @@ unet()        { run unet --steps 2000 --batch-size 16 --crop 128 --optimizer ada
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
 unet_gan()    { EXPORT=(--base unet)  # the encoder stays unet's, so only the decoder is stored (6.5 MB, not 29)
                 # Not shipped yet: its samples show colour marks at fixed places (README, Models).
-                run unet-gan --recipe gan --init checkpoints/unet --freeze encoder --gan-weight 0.1 --steps 600 \
-                  --batch-size 16 --crop 128 --lr 5e-5 --beta1 0.5 --eval-every 200 --save-every 50 --threads 2; }
+                run unet-gan --recipe gan --init checkpoints/unet --freeze encoder --gan-weight 0.3 --real-label 0.9 \
+                  --critic-lr-scale 0.25 --steps 600 --batch-size 16 --crop 128 --lr 5e-5 --beta1 0.5 --eval-every 200 --save-every 50 --threads 2; }
 unet_guided() { run unet-guided --init checkpoints/unet --steps 4000 --batch-size 16 --crop 128 --optimizer adamw \
                   --lr 3e-4 --beta1 0.9 --weight-decay 1e-4 --schedule cosine --warmup 100 --eval-every 1000; }
 shallow()     { run shallow --recipe l1 --steps 600 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
