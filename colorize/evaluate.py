@@ -2,13 +2,16 @@
 
     python -m colorize.evaluate ../shared/data/val --model unet --size 256 --json
     python -m colorize.evaluate ../shared/data/val --model unet-guided --model levin --hints 10
+    python -m colorize.evaluate ../shared/data/val --model effnet-unet --by-source
 
 Photos are resized so their short side is ``--size`` (the val set already is 256), every
 model colorizes them through the same pipeline users get, and the mean ``metrics.Report``
 is printed. The gray baseline (a = b = 0) is the number a model has to beat: guessing no
 colour at all already scores well on PSNR and SSIM. With ``--hints N`` guided models also
 get N patches of each photo's true colour (``colorize.hints.sample_hints``, seeded), which
-measures how much a few user hints are worth.
+measures how much a few user hints are worth. ``--by-source`` also scores each source of
+the photos apart (the file-name prefix, ``ccp_0001.jpg`` -> ``ccp``), and the ImageNet
+sources against the rest: an ImageNet-pretrained encoder may have seen those photos.
 """
 
 from __future__ import annotations
@@ -30,12 +33,25 @@ from .runtime import keep_freed_memory
 from .pipeline import ModelRef, colorize_batch, working_lab, working_shape
 
 
+IMAGENET_SOURCES = ("imnetsample", "imagen", "ilsvrcval")
+"""File-name prefixes of ../shared/data photos taken from ImageNet (see its README)."""
+
+
+def eval_photo_paths(folder: str | Path, limit: int = 0) -> list[Path]:
+    """The photos of a folder, sorted and recursive; the first ``limit`` only if given."""
+    paths = find_images([folder])
+    return paths[:limit] if limit else paths
+
+
 def load_eval_photos(folder: str | Path, size: int, limit: int = 0) -> list[np.ndarray]:
     """The colour photos of a folder (sorted, recursive), short side resized to ``size``."""
-    paths = find_images([folder])
-    if limit:
-        paths = paths[:limit]
-    return [resize_short_side(load_image(path), size) for path in paths]
+    return [resize_short_side(load_image(path), size) for path in eval_photo_paths(folder, limit)]
+
+
+def source_of(path: Path) -> str:
+    """The source a photo comes from, by its file-name prefix (``bsds500_0007.jpg`` -> ``bsds500``)."""
+    prefix, separator, _ = path.stem.rpartition("_")
+    return prefix if separator else "other"
 
 
 HINT_REFERENCE_SIZE = 256
@@ -53,7 +69,7 @@ def revealed_hints(photos: Sequence[np.ndarray], count: int, seed: int) -> list[
     return maps
 
 
-def evaluate_photos(
+def photo_reports(
     model: ModelRef,
     photos: Sequence[np.ndarray],
     working_size: int | None = None,
@@ -61,8 +77,8 @@ def evaluate_photos(
     device: str = "cpu",
     hints: int = 0,
     seed: int = 0,
-) -> tuple[Report, list[np.ndarray]]:
-    """Mean report over ``photos`` and the colorized photos themselves (for sample grids).
+) -> tuple[list[Report], list[np.ndarray]]:
+    """One report per photo and the colorized photos themselves (for sample grids).
 
     ``hints`` > 0 gives a guided model that many true-colour patches per photo.
     """
@@ -73,18 +89,44 @@ def evaluate_photos(
         results = colorize_batch(photos[batch], model, hints=maps[batch] if maps else None,
                                  working_size=working_size, device=device)
         colorized.extend(result.colorized for result in results)
-    return mean_report([report(prediction, truth) for prediction, truth in zip(colorized, photos)]), colorized
+    return [report(prediction, truth) for prediction, truth in zip(colorized, photos)], colorized
 
 
-def _format_table(folder: str, size: int, count: int, hints: int, reports: dict[str, Report]) -> str:
-    hinted = f", {hints} true-colour hints per photo" if hints else ""
-    lines = [f"{count} photos from {folder}, short side {size} px{hinted}", "",
-             "| model | PSNR dB | SSIM | colourfulness (truth) | CIEDE2000 | AuC |", "|---|---|---|---|---|---|"]
+def evaluate_photos(model: ModelRef, photos: Sequence[np.ndarray], working_size: int | None = None, **options) -> tuple[Report, list[np.ndarray]]:
+    """Mean report over ``photos`` (options as ``photo_reports``) and the colorized photos."""
+    reports, colorized = photo_reports(model, photos, working_size, **options)
+    return mean_report(reports), colorized
+
+
+def reports_by_source(reports: Sequence[Report], sources: Sequence[str]) -> dict[str, Report]:
+    """Mean reports per source, then for the ImageNet sources together and for the rest."""
+    groups: dict[str, list[Report]] = {}
+    for each, source in zip(reports, sources):
+        groups.setdefault(source, []).append(each)
+        side = "ImageNet sources" if source in IMAGENET_SOURCES else "other sources"
+        groups.setdefault(side, []).append(each)
+    order = sorted(name for name in groups if name.islower()) + ["ImageNet sources", "other sources"]
+    return {f"{name} ({len(groups[name])})": mean_report(groups[name]) for name in order if name in groups}
+
+
+def _format_table(title: str, reports: dict[str, Report]) -> str:
+    lines = [title, "", "| model | PSNR dB | SSIM | colourfulness (truth) | CIEDE2000 | AuC | green recall | blue recall |",
+             "|---|---|---|---|---|---|---|---|"]
     rows = {"gray baseline": next(iter(reports.values())).gray, **{name: each.model for name, each in reports.items()}}
     truth = next(iter(reports.values())).target_colourfulness
     for name, scores in rows.items():
         lines.append(f"| {name} | {scores.psnr:.2f} | {scores.ssim:.4f} | {scores.colourfulness:.1f} ({truth:.1f}) "
-                     f"| {scores.ciede2000:.2f} | {scores.auc:.4f} |")
+                     f"| {scores.ciede2000:.2f} | {scores.auc:.4f} | {scores.green_recall:.2f} | {scores.blue_recall:.2f} |")
+    return "\n".join(lines)
+
+
+def _format_sources(model: str, by_source: dict[str, Report]) -> str:
+    lines = [f"{model} by source (photos)", "", "| source | PSNR dB (gray) | gain dB | colourfulness (truth) | green recall | blue recall |",
+             "|---|---|---|---|---|---|"]
+    for source, each in by_source.items():
+        lines.append(f"| {source} | {each.model.psnr:.2f} ({each.gray.psnr:.2f}) | {each.model.psnr - each.gray.psnr:+.2f} "
+                     f"| {each.model.colourfulness:.1f} ({each.target_colourfulness:.1f}) "
+                     f"| {each.model.green_recall:.2f} | {each.model.blue_recall:.2f} |")
     return "\n".join(lines)
 
 
@@ -97,29 +139,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N photos (0 = all)")
     parser.add_argument("--hints", type=int, default=0, help="reveal N random true-colour patches per photo (guided models)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the revealed hints")
+    parser.add_argument("--by-source", action="store_true", help="also score each source (file-name prefix) apart")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
     args = parser.parse_args(argv)
     keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
-    photos = load_eval_photos(args.folder, args.size, args.limit)
+    paths = eval_photo_paths(args.folder, args.limit)
+    photos = [resize_short_side(load_image(path), args.size) for path in paths]
     if not photos:
         print(f"No photos found in {args.folder}.", file=sys.stderr)
         return 1
     try:
-        reports = {name: evaluate_photos(name, photos, args.working_size, hints=args.hints, seed=args.seed)[0]
-                   for name in args.model or ["default"]}
+        per_photo = {name: photo_reports(name, photos, args.working_size, hints=args.hints, seed=args.seed)[0]
+                     for name in args.model or ["default"]}
     except ColorizeError as error:
         print(error, file=sys.stderr)
         return 1
+    reports = {name: mean_report(each) for name, each in per_photo.items()}
+    sources = [source_of(path) for path in paths]
+    by_source = {name: reports_by_source(each, sources) for name, each in per_photo.items()} if args.by_source else {}
     if args.json:
         first = next(iter(reports.values()))
         print(json.dumps({"folder": str(args.folder), "size": args.size, "images": len(photos), "hints": args.hints,
                           "gray_baseline": first.to_dict()["gray"], "target_colourfulness": first.target_colourfulness,
-                          "models": {name: each.to_dict() for name, each in reports.items()}}, indent=2))
-    else:
-        print(_format_table(args.folder, args.size, len(photos), args.hints, reports))
+                          "models": {name: each.to_dict() for name, each in reports.items()},
+                          "by_source": {name: {source: each.to_dict() for source, each in groups.items()}
+                                        for name, groups in by_source.items()}}, indent=2))
+        return 0
+    hinted = f", {args.hints} true-colour hints per photo" if args.hints else ""
+    print(_format_table(f"{len(photos)} photos from {args.folder}, short side {args.size} px{hinted}", reports))
+    for name, groups in by_source.items():
+        print("\n" + _format_sources(name, groups))
     return 0
 
 

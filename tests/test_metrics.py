@@ -8,7 +8,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from colorize import metrics
-from colorize.color import lab_to_image
+from colorize.color import gray_image, lab_to_image
 
 
 def constant_image(rgb, height=8, width=8):
@@ -215,6 +215,43 @@ def test_mean_report_averages_every_field_and_caps_psnr():
     assert mean.target_colourfulness == pytest.approx(perfect.target_colourfulness)
 
 
+def meadow_under_sky(height: int = 32, width: int = 24) -> np.ndarray:
+    """Blue sky over green grass over a brown path: a photo with clear green and blue."""
+    photo = np.empty((height, width, 3), np.uint8)
+    photo[: height // 2] = (70, 130, 220)
+    photo[height // 2 : height - 4] = (60, 150, 50)
+    photo[height - 4 :] = (120, 90, 60)
+    return photo
+
+
+def test_semantic_colour_recall_is_one_for_the_truth_and_zero_for_gray_and_sepia():
+    photo = meadow_under_sky()
+    truth = metrics.report(photo, photo)
+    assert truth.model.green_recall == 1.0 and truth.model.blue_recall == 1.0
+    assert truth.model.green_pixels == 12 * 24 and truth.model.blue_pixels == 16 * 24
+    assert truth.gray.green_recall == 0.0 and truth.gray.blue_recall == 0.0
+    sepia = np.empty_like(photo)
+    sepia[:] = (150, 120, 90)
+    sepia_report = metrics.report(sepia, photo)
+    assert sepia_report.model.green_recall == 0.0 and sepia_report.model.blue_recall == 0.0
+
+
+def test_semantic_colour_recall_counts_only_clear_colours_and_is_nan_without_them():
+    brown = np.full((8, 8, 3), (120, 90, 60), np.uint8)
+    scores = metrics.report(brown, brown).model
+    assert math.isnan(scores.green_recall) and scores.green_pixels == 0
+
+
+def test_mean_recall_is_pooled_over_pixels_not_images():
+    meadow = meadow_under_sky()
+    small_meadow = meadow_under_sky(8, 2)
+    right, wrong = metrics.report(meadow, meadow), metrics.report(gray_image(small_meadow), small_meadow)
+    mean = metrics.mean_report([right, wrong])
+    green_total = right.model.green_pixels + wrong.model.green_pixels
+    assert mean.model.green_recall == pytest.approx(right.model.green_pixels / green_total)
+    assert mean.model.green_recall > 0.5  # an image mean would say 0.5
+
+
 def test_mean_report_of_nothing_is_an_error():
     with pytest.raises(ValueError, match="at least one"):
         metrics.mean_report([])
@@ -224,7 +261,8 @@ def test_report_to_dict_is_json_of_plain_floats():
     image = random_image(9)
     as_dict = metrics.report(random_image(10), image).to_dict()
     assert set(as_dict) == {"model", "gray", "target_colourfulness", "colourfulness_gap"}
-    assert set(as_dict["model"]) == {"psnr", "ssim", "colourfulness", "ciede2000", "auc", "mse"}
+    assert set(as_dict["model"]) == {"psnr", "ssim", "colourfulness", "ciede2000", "auc", "mse",
+                                     "green_recall", "blue_recall", "green_pixels", "blue_pixels"}
     values = [
         *as_dict["model"].values(),
         *as_dict["gray"].values(),

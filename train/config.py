@@ -25,6 +25,8 @@ class TrainConfig:
     recipe: str = "l1"                  # l1 | mse | gan (pix2pix: L1 + lambda * PatchGAN)
     init: str = ""                      # weights folder or run to start the generator from (GAN fine-tuning)
     freeze: str = ""                    # comma-separated submodules kept as `init` left them, e.g. "encoder"
+    pretrained: bool = True             # start the encoder from ImageNet where the architecture can (no --init)
+    encoder_lr_scale: float = 1.0       # the encoder's learning rate relative to the rest (0.1: fine-tune gently)
     steps: int = 3000
     batch_size: int = 16
     crop: int = 128                     # training crop side in pixels (chroma is low-frequency)

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from colorize.archs import build_architecture
+from colorize.archs import ARCHITECTURES, build_architecture
 from colorize.evaluate import evaluate_photos, load_eval_photos
 from colorize.hub import CONFIG_FILE, WEIGHTS_FILE, load_folder, read_config, save_pretrained, sha256_of
 from colorize.metrics import Report
@@ -42,8 +42,10 @@ def load_run(run: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
 
 def _metrics_table(report: Report) -> str:
     rows = [("this model", report.model), ("gray baseline (a = b = 0)", report.gray)]
-    lines = ["| | PSNR (dB) | SSIM | colourfulness | CIEDE2000 | AuC |", "|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {s.psnr:.2f} | {s.ssim:.4f} | {s.colourfulness:.1f} | {s.ciede2000:.2f} | {s.auc:.4f} |" for name, s in rows]
+    lines = ["| | PSNR (dB) | SSIM | colourfulness | CIEDE2000 | AuC | green recall | blue recall |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {s.psnr:.2f} | {s.ssim:.4f} | {s.colourfulness:.1f} | {s.ciede2000:.2f} | {s.auc:.4f} "
+              f"| {s.green_recall:.2f} | {s.blue_recall:.2f} |" for name, s in rows]
     lines.append(f"\nGround truth colourfulness: {report.target_colourfulness:.1f} "
                  f"(this model {report.colourfulness_gap:+.0%} relative to it).")
     return "\n".join(lines)
@@ -71,7 +73,7 @@ upsampled and merged with the photo's own full-resolution L by `colorize`.
 - data: `{training['data']}` (colour photos; gray ones skipped, mean chroma < {training['min_chroma']})
 - recipe: `{training['recipe']}`, {config['steps']} steps of batch {training['batch_size']}, {training['crop']} px crops,
   {training['optimizer']} lr {training['lr']} ({training['schedule']}), colour rebalancing {training['rebalance']},
-  EMA {training['ema']}{f", initialised from `{training['init']}`" if training['init'] else ''}
+  EMA {training['ema']}{f", initialised from `{training['init']}`" if training['init'] else ''}{_pretrained_note(config)}
 - command (a resumed run lists each invocation): `{command}`
 
 ## Validation
@@ -86,6 +88,16 @@ Reproduce: `python -m colorize.evaluate {training['val']} --model {name} --size 
 
 - `model.safetensors` (fp16) sha256 `{sha256}`{_base_note(config)}
 """
+
+
+def _pretrained_note(config: dict[str, Any]) -> str:
+    """Where the encoder's starting weights came from, when training began from ImageNet."""
+    training = config["training"]
+    source = getattr(ARCHITECTURES[config["arch"]], "pretrained_source", None)
+    if source is None or training["init"] or not training.get("pretrained"):
+        return ""
+    return (f"\n- encoder initialised from {source}; fine-tuned at {training.get('encoder_lr_scale', 1.0)}x "
+            "the decoder's learning rate. Only training needs that package: this file holds the whole network")
 
 
 def _base_note(config: dict[str, Any]) -> str:

@@ -110,6 +110,17 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+def parameter_groups(model: nn.Module, encoder_lr_scale: float) -> list[dict[str, Any]]:
+    """The trainable parameters, the encoder's apart: a pretrained encoder is fine-tuned at a
+    fraction of the decoder's learning rate so its ImageNet features are adjusted, not erased."""
+    groups: dict[bool, list[nn.Parameter]] = {True: [], False: []}
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            groups[name.startswith("encoder.")].append(parameter)
+    return [{"params": params, "lr_scale": encoder_lr_scale if in_encoder else 1.0}
+            for in_encoder, params in groups.items() if params]
+
+
 def make_optimizer(cfg: TrainConfig, parameters) -> torch.optim.Optimizer:
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(parameters, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
@@ -177,6 +188,8 @@ class Trainer:
         generator = build_architecture(self.spec.arch, **self.kwargs)
         if cfg.init:
             load_initial_weights(generator, cfg.init)
+        elif cfg.pretrained and hasattr(generator, "load_pretrained_encoder"):
+            generator.load_pretrained_encoder()
         self.frozen = frozen_modules(generator, cfg.freeze)
         for module in self.frozen:
             module.requires_grad_(False)
@@ -184,7 +197,7 @@ class Trainer:
         self.ema = EMA(self.generator, cfg.ema) if cfg.ema > 0 else None
         self.critic = PatchDiscriminator().to(self.device, memory_format=self.memory_format) if cfg.recipe == "gan" else None
 
-        self.opt_g = make_optimizer(cfg, [p for p in self.generator.parameters() if p.requires_grad])
+        self.opt_g = make_optimizer(cfg, parameter_groups(self.generator, cfg.encoder_lr_scale))
         self.opt_d = make_optimizer(cfg, self.critic.parameters()) if self.critic is not None else None
         fp16 = cfg.amp and cfg.amp_dtype == "fp16"
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=fp16)
@@ -246,7 +259,7 @@ class Trainer:
         weights = self.rebalancer(ab) if self.rebalancer is not None else None
         rate = learning_rate(self.cfg, self.step)
         for group in self.opt_g.param_groups:
-            group["lr"] = rate
+            group["lr"] = rate * group["lr_scale"]
         for group in self.opt_d.param_groups if self.opt_d else []:
             group["lr"] = rate * self.cfg.critic_lr_scale
         with self._autocast():

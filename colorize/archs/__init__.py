@@ -10,6 +10,7 @@ from torch import nn
 from .autoencoder import ColorAutoEncoder
 from .cnn import ColorizationNet
 from .common import ColorizationModel
+from .effnet_unet import EfficientNetUNet
 from .hint_unet import HintUNet
 from .levin import LevinPropagation
 from .shallow import ShallowColorizationNet
@@ -20,6 +21,7 @@ ARCHITECTURES: dict[str, type[ColorizationModel]] = {
     "shallow": ShallowColorizationNet,
     "autoencoder": ColorAutoEncoder,
     "unet": ResNetUNet,
+    "effnet-unet": EfficientNetUNet,
     "hint-unet": HintUNet,
     "levin": LevinPropagation,
 }
