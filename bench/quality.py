@@ -1,12 +1,15 @@
 """The evaluation report: every automatic model on the validation set, and two picture grids.
 
-    python bench/quality.py          # -> bench/results/quality.{md,json}, assets/comparison.png, assets/bw-photos.png
+    python bench/quality.py          # -> bench/results/quality.{md,json}, assets/comparison.png, assets/bw-photos.png,
+                                     #    assets/contact-val.png, assets/contact-bw.png
 
 The numbers are ``python -m colorize.evaluate`` over ``../shared/data/val`` for every model
 with weights, the gray baseline first: that is the number to beat. The figures show what
 the numbers cannot: a grid of validation photos (rows) by gray / each model / ground truth
 (columns), and real old black-and-white photos from ``../shared/data/bw`` by each model
-(no ground truth there; judge by eye).
+(no ground truth there; judge by eye). The contact sheets are larger and narrower: the
+default model beside the old ResNet-18 ``unet`` on more photos, chosen for grass, sky,
+water and skin and taken from the non-ImageNet sources (the default's encoder saw ImageNet).
 """
 
 from __future__ import annotations
@@ -28,13 +31,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from colorize import colorize_batch, has_weights, keep_freed_memory, list_models  # noqa: E402
 from colorize.color import gray_image  # noqa: E402
-from colorize.evaluate import evaluate_photos, load_eval_photos  # noqa: E402
-from colorize.io import resize_short_side  # noqa: E402
+from colorize.evaluate import eval_photo_paths, evaluate_photos, load_eval_photos  # noqa: E402
+from colorize.io import load_image, resize_short_side  # noqa: E402
+from colorize.zoo import DEFAULT_MODEL  # noqa: E402
 
 from report import write_report  # noqa: E402
 
 
 GRID_SIDE = 160  # short side of each picture in the figures
+CONTACT_VAL = ["bsds500_00020", "bsds500_00007", "bsds500_00000", "bsds500_00025", "camsample_00002",
+               "ccp_00010", "ccp_00050", "camvid_00003", "dreambooth_00002", "clothing_00027"]
+CONTACT_BW = [0, 3, 7, 12, 15, 22, 31, 40]
 
 
 def evaluate_all(models: list[str], photos: list[np.ndarray]) -> dict:
@@ -85,10 +92,11 @@ def markdown(results: dict) -> str:
     truth = results["target_colourfulness"]
     lines = [f"{results['images']} photos of {results['folder']}, short side {results['size']} px, "
              f"{results['threads']} threads (`python bench/quality.py`)", "",
-             "| model | PSNR dB | SSIM | colourfulness (truth) | CIEDE2000 | AuC |", "|---|---|---|---|---|---|"]
+             "| model | PSNR dB | SSIM | colourfulness (truth) | CIEDE2000 | AuC | green recall | blue recall |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, scores in {"gray baseline": results["gray_baseline"], **results["models"]}.items():
         lines.append(f"| {name} | {scores['psnr']:.2f} | {scores['ssim']:.4f} | {scores['colourfulness']:.1f} ({truth:.1f}) "
-                     f"| {scores['ciede2000']:.2f} | {scores['auc']:.4f} |")
+                     f"| {scores['ciede2000']:.2f} | {scores['auc']:.4f} | {scores['green_recall']:.2f} | {scores['blue_recall']:.2f} |")
     return "\n".join(lines)
 
 
@@ -101,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="first N val photos only (0 = all)")
     parser.add_argument("--rows", nargs="*", type=int, default=[3, 21, 57, 118, 240], help="val photos in the figure")
     parser.add_argument("--bw-rows", nargs="*", type=int, default=[0, 7, 15, 31])
+    parser.add_argument("--contact-models", nargs="*", default=[DEFAULT_MODEL, "unet"], help="columns of the contact sheets")
+    parser.add_argument("--contact-val", nargs="*", default=CONTACT_VAL, help="val photos (file stems) in the contact sheet")
+    parser.add_argument("--contact-bw", nargs="*", type=int, default=CONTACT_BW, help="old photos in the contact sheet")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/quality")
     parser.add_argument("--figures", type=Path, default=ROOT / "assets")
     args = parser.parse_args(argv)
@@ -119,7 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [old[i % len(old)] for i in args.bw_rows]
         picture_grid(comparison_rows(models, chosen, False), ["old photo", *models], args.figures / "bw-photos.png")
     write_report(args.out, results, table)
+    contact_sheets(args, list(dict.fromkeys(args.contact_models)))
     return 0
+
+
+def contact_sheets(args: argparse.Namespace, models: list[str]) -> None:
+    """gray / the default / the old unet / the truth, on val photos and on real old photos."""
+    by_name = {path.stem: path for path in eval_photo_paths(args.val)}
+    chosen = [resize_short_side(load_image(by_name[name]), args.size) for name in args.contact_val if name in by_name]
+    if chosen:
+        picture_grid(comparison_rows(models, chosen, True), ["gray input", *models, "ground truth"], args.figures / "contact-val.png")
+    old = load_eval_photos(args.bw, args.size)
+    if old:
+        chosen = [old[i % len(old)] for i in args.contact_bw]
+        picture_grid(comparison_rows(models, chosen, False), ["old photo", *models], args.figures / "contact-bw.png")
 
 
 if __name__ == "__main__":

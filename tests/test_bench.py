@@ -76,11 +76,15 @@ def test_loader_benchmark_compares_cache_and_disk(tmp_path, photo_folder):
 def test_quality_benchmark_writes_the_table_and_both_figures(tmp_path, photo_folder):
     out, figures = tmp_path / "quality", tmp_path / "figures"
     run_bench("bench/quality.py", "--models", "shallow", "--val", str(photo_folder), "--bw", str(photo_folder),
-              "--size", "48", "--rows", "0", "1", "--bw-rows", "2", "--out", str(out), "--figures", str(figures))
+              "--size", "48", "--rows", "0", "1", "--bw-rows", "2", "--out", str(out), "--figures", str(figures),
+              "--contact-models", "shallow", "shallow", "--contact-val", *sorted(path.stem for path in photo_folder.iterdir())[:2],
+              "--contact-bw", "0")
     results = json.loads(out.with_suffix(".json").read_text())
     assert results["images"] == 3 and results["models"]["shallow"]["psnr"] > 0 and results["gray_baseline"]["psnr"] > 0
     assert "| gray baseline |" in out.with_suffix(".md").read_text()
     assert Image.open(figures / "comparison.png").size[0] > Image.open(figures / "bw-photos.png").size[0] / 2
+    val_sheet, bw_sheet = Image.open(figures / "contact-val.png"), Image.open(figures / "contact-bw.png")
+    assert val_sheet.size[0] > bw_sheet.size[0] and val_sheet.size[1] > bw_sheet.size[1]  # 3 vs 2 columns, 2 vs 1 rows
 
 
 def test_backends_benchmark_times_eager_and_compile_and_checks_their_outputs(tmp_path):
