@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import threading
 import warnings
@@ -295,7 +296,7 @@ def _pillow_errors_explained(what: str, max_pixels: int | None) -> Iterator[None
             f"{what} is not an image we can read. {_PLEASE_CHOOSE_A_PHOTO}"
         ) from error
     except Image.DecompressionBombError as error:
-        raise _beyond_pillow_limit(max_pixels) from error
+        raise _beyond_pillow_limit(max_pixels, _pixels_in(error)) from error
     except _DECODE_ERRORS as error:
         raise _damaged(what) from error
 
@@ -319,14 +320,20 @@ def _check_size(width: int, height: int, max_pixels: int | None) -> None:
         )
 
 
-def _beyond_pillow_limit(max_pixels: int | None) -> InvalidImageError:
-    """Pillow refused the header itself, before telling us the size; report its bound."""
+def _pixels_in(error: Image.DecompressionBombError) -> int | None:
+    """The image's pixel count, which Pillow states only in its message ("Image size (N pixels) ...")."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    return int(found.group(1)) if found else None
+
+
+def _beyond_pillow_limit(max_pixels: int | None, pixels: int | None = None) -> InvalidImageError:
+    """Pillow refused the header itself; report the size it read (or else its bound)."""
     pillow_limit = 2 * Image.MAX_IMAGE_PIXELS
-    description = f"The image is over {_megapixels(pillow_limit)} megapixels"
+    description = f"The image is {_megapixels(pixels)} megapixels" if pixels else f"The image is over {_megapixels(pillow_limit)} megapixels"
     if max_pixels is not None and max_pixels < pillow_limit:
         return _too_many_pixels(description, max_pixels)
     return InvalidImageError(
-        f"{description}, the most that can be opened safely. "
+        f"{description}, more than the {_megapixels(pillow_limit)} megapixels that can be opened safely. "
         "Please resize it to a smaller size and try again."
     )
 

@@ -140,6 +140,25 @@ def colorize_with_details(
                           saturation=saturation, device=device, max_pixels=max_pixels)[0]
 
 
+def predict_colour(
+    photo: np.ndarray, model: ModelRef = "default", *, hints: HintInput | None = None, working_size: int | None = None,
+    device: str = "cpu",
+) -> torch.Tensor:
+    """The model's colour for one loaded photo, (1, 2, h, w) ab at the working size.
+
+    The small result of the expensive step: ``merge_full_resolution`` turns it into a
+    picture of any size and saturation, so a preview, a new colour strength or a
+    full-resolution file never runs the network again (the studio keeps it per session).
+    """
+    network, table_size = _resolve(model, device)
+    takes_hints = getattr(network, "accepts_hints", False)
+    if hints is not None and not takes_hints:
+        raise ColorizeError(f"This model does not take colour hints. Guided models: {', '.join(list_guided_models())}.")
+    shape = working_shape(*photo.shape[:2], working_size or table_size or 256)
+    maps = hint_map(hints, photo.shape[:2], shape) if takes_hints else None
+    return predict_ab(network, working_lab(photo, shape)[:, :1], maps)
+
+
 def colorize_batch(
     images: Sequence[ImageSource],
     model: ModelRef = "default",

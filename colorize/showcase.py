@@ -9,28 +9,48 @@ Previews are downscaled for the screen and scores are computed at ``METRICS_SIDE
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
-from .color import gray_image, image_to_lab, lab_to_image
-from .hints import HintInput
+from .color import gray_image, image_to_lab, is_grayscale, lab_to_image
+from .hints import HintInput, Point
 from .hub import has_weights
 from .io import ImageSource, load_image, resize_short_side
-from .metrics import Report, report
-from .pipeline import Colorization, colorize_with_details
-from .zoo import DEFAULT_MODEL, MODELS, list_models
+from .metrics import Report, Scores, colourfulness, score
+from .pipeline import merge_full_resolution, predict_colour
+from .zoo import DEFAULT_MODEL, MODELS, list_guided_models, list_models
 
 PREVIEW_SIDE = 1024   # longest side of images sent to the browser
 METRICS_SIDE = 256    # short side at which scores are computed, as on the validation set
 
-METRIC_GUIDE = (
-    "Higher PSNR, SSIM and AuC and lower CIEDE2000 mean closer to the real colours; compare each "
-    "number with the gray baseline (the same photo with no colour at all), which is what a model "
-    "has to beat. SSIM stays high even for the gray photo because it mostly measures structure, "
-    "edges and texture, which live in the lightness channel that colorization never changes."
-)
+METRIC_GUIDE = """**How to read the scores.** Each one compares the colours with the real photo's. The *gray
+baseline* is the same photo with no colour at all: that is what a model has to beat.
+
+- **PSNR** (peak signal-to-noise ratio, in decibels): how close every pixel comes to the real
+  photo. Higher is closer; one decibel more is a clear step.
+- **SSIM** (structural similarity, 0 to 1): whether shapes, edges and textures match. It stays
+  high even for the gray photo, because shapes live in the lightness, which colorizing never changes.
+- **Colourfulness**: how vivid the colours are. Best when close to the real photo's (in brackets).
+- **CIEDE2000** (ΔE00): the colour difference a person would see, per pixel. Below 2 is hard to
+  notice, above 10 is obvious. Lower is better.
+- **AuC** (area under the curve, 0 to 1): the share of pixels whose colour is close enough,
+  averaged from a strict to a loose idea of "close". Higher is better."""
+
+LAB_EXPLAINER = """## How a network colours a photo
+Computers usually store colour as red, green and blue. Colorization models use **CIELAB**
+instead, which splits a colour into **L**, how light it is, and two colour channels:
+**a** (green ↔ red) and **b** (blue ↔ yellow). A black-and-white photo already *is* the L
+channel, so the model only has to guess a and b. It guesses them on a small copy of the
+photo (colour changes slowly across an image), and the guess is stretched back over your
+full-resolution photo, whose own L is kept: every detail stays exactly as it was.
+
+Press **Show channels** to see L, a and b of your photo and of the model's colours."""
 
 
 @dataclass(frozen=True)
@@ -38,15 +58,48 @@ class Showcase:
     """One colorized photo as the studio presents it.
 
     ``gray``, ``colorized`` and ``truth`` are screen-sized previews ((h, w, 3) uint8 RGB);
-    ``full_resolution`` is the result at the photo's own size; ``report`` scores the
-    prediction and the gray baseline, or is None when the photo was black and white.
+    ``full_resolution`` is the result at the photo's own size (None until asked for);
+    ``report`` scores the prediction and the gray baseline, or is None when the photo was
+    black and white.
     """
 
     gray: np.ndarray
     colorized: np.ndarray
     truth: np.ndarray | None
-    full_resolution: np.ndarray
+    full_resolution: np.ndarray | None
     report: Report | None
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo opened once for the studio: its screen-sized preview and what never changes
+    with the model (the gray preview, the gray baseline's scores), without the full-size
+    pixels, which are read again from ``source`` only for a full-resolution result."""
+
+    source: ImageSource
+    size: tuple[int, int]
+    preview: np.ndarray
+    truth_small: np.ndarray | None
+    gray_scores: Scores | None
+    truth_colourfulness: float
+
+    @property
+    def has_ground_truth(self) -> bool:
+        return self.truth_small is not None
+
+    @functools.cached_property
+    def gray(self) -> np.ndarray:
+        """The gray preview, made when first shown (an API call never needs it)."""
+        return gray_image(self.preview)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A model's colour for a photo at the working size: every picture the studio shows
+    (any colour strength, preview or full size) is drawn from it without the network."""
+
+    photo: Photo
+    ab: torch.Tensor
 
 
 def preview(image: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
@@ -59,37 +112,71 @@ def preview(image: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
 
 
-def score_result(result: Colorization, side: int = METRICS_SIDE) -> Report | None:
-    """Scores at ``side`` px short side, or None without a colour ground truth."""
-    if not result.has_ground_truth:
-        return None
-    shrink = min(result.original.shape[:2]) > side
-    truth = resize_short_side(result.original, side) if shrink else result.original
-    prediction = resize_short_side(result.colorized, side) if shrink else result.colorized
-    return report(prediction, truth)
+def _metrics_size(image: np.ndarray, side: int = METRICS_SIDE) -> np.ndarray:
+    return resize_short_side(image, side) if min(image.shape[:2]) > side else image
 
 
-def present(result: Colorization) -> Showcase:
-    return Showcase(
-        gray=preview(result.gray),
-        colorized=preview(result.colorized),
-        truth=preview(result.original) if result.has_ground_truth else None,
-        full_resolution=result.colorized,
-        report=score_result(result),
+def open_photo(image: ImageSource) -> Photo:
+    """Read a photo once and keep only what the studio needs of it (a few MB even for a
+    6000x4000 scan); refuses unreadable files with a plain-language ``ColorizeError``."""
+    full = load_image(image)
+    shown = preview(full)
+    truth = None if is_grayscale(full) else _metrics_size(shown)
+    gray_small = None if truth is None else gray_image(truth)
+    return Photo(
+        source=image if isinstance(image, (str, Path)) else full,
+        size=full.shape[:2],
+        preview=shown,
+        truth_small=truth,
+        gray_scores=None if truth is None else score(gray_small, truth),
+        truth_colourfulness=0.0 if truth is None else colourfulness(truth),
     )
 
 
+def _scaled_hints(hints: HintInput | None, photo: Photo) -> HintInput | None:
+    """Points given in full-photo pixels, moved onto the preview the network reads."""
+    if not isinstance(hints, (list, tuple)) or photo.preview.shape[:2] == photo.size:
+        return hints
+    scale = photo.preview.shape[0] / photo.size[0]
+    return [Point(point.x * scale, point.y * scale, point.rgb) for point in hints]
+
+
+def predict(photo: Photo, model: str = "default", working_size: int | None = None, hints: HintInput | None = None) -> Prediction:
+    """Run the model once, on the preview: the network works at a few hundred pixels anyway."""
+    return Prediction(photo, predict_colour(photo.preview, model, hints=_scaled_hints(hints, photo), working_size=working_size))
+
+
+def render(prediction: Prediction, saturation: float = 1.0) -> Showcase:
+    """The previews and scores at a colour strength, from the kept prediction (no network)."""
+    photo = prediction.photo
+    colorized = merge_full_resolution(photo.preview, prediction.ab, saturation)
+    scores = None
+    if photo.has_ground_truth:
+        scores = Report(model=score(_metrics_size(colorized), photo.truth_small), gray=photo.gray_scores,
+                        target_colourfulness=photo.truth_colourfulness)
+    full = colorized if photo.preview.shape[:2] == photo.size else None
+    return Showcase(gray=photo.gray, colorized=colorized, truth=photo.preview if photo.has_ground_truth else None,
+                    full_resolution=full, report=scores)
+
+
+def full_resolution(prediction: Prediction, saturation: float = 1.0) -> np.ndarray:
+    """The result at the photo's own size: the only step that reads the full-size photo again."""
+    photo = prediction.photo
+    source = photo.preview if photo.preview.shape[:2] == photo.size else load_image(photo.source)
+    return merge_full_resolution(source, prediction.ab, saturation)
+
+
 def showcase(
-    image: ImageSource, model: str = "default", saturation: float = 1.0, working_size: int | None = None,
+    image: ImageSource | Photo, model: str = "default", saturation: float = 1.0, working_size: int | None = None,
     hints: HintInput | None = None,
 ) -> Showcase:
-    """Colorize a photo (guided by ``hints`` if given) and prepare everything the studio shows."""
-    return present(colorize_with_details(image, model, hints=hints, saturation=saturation, working_size=working_size))
-
-
-def guide_canvas(image: ImageSource) -> np.ndarray:
-    """The screen-sized gray photo a person paints colour hints on."""
-    return preview(gray_image(load_image(image)))
+    """Colorize a photo (guided by ``hints`` if given) and prepare everything the studio shows,
+    the full-resolution result included."""
+    prediction = predict(image if isinstance(image, Photo) else open_photo(image), model, working_size, hints)
+    shown = render(prediction, saturation)
+    if shown.full_resolution is not None:
+        return shown
+    return dataclasses.replace(shown, full_resolution=full_resolution(prediction, saturation))
 
 
 def painted_strokes(layer: np.ndarray | None) -> np.ndarray | None:
@@ -106,10 +193,11 @@ def colour_at(image: np.ndarray, x: int, y: int) -> str:
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
-def suggest_colour(image: ImageSource, x: int, y: int, model: str = "default") -> str:
+def suggest_colour(image: ImageSource | Photo, x: int, y: int, model: str = "default") -> str:
     """The automatic model's colour at (x, y) of the photo's screen preview: a starting
     value for the brush when the user does not know the exact colour."""
-    return colour_at(preview(colorize_with_details(image, model).colorized), x, y)
+    photo = image if isinstance(image, Photo) else open_photo(image)
+    return colour_at(render(predict(photo, model)).colorized, x, y)
 
 
 def metric_rows(result: Report) -> list[list]:
@@ -129,15 +217,21 @@ METRIC_HEADERS = ["metric", "prediction", "gray baseline", "better when"]
 
 
 def available_models() -> list[str]:
-    """Automatic models that have weights here, default first."""
+    """Automatic models that have weights here, default first: what the studio offers (a
+    row of the table without weights would only lead to an error)."""
     ready = [name for name in list_models() if has_weights(name)]
     return sorted(ready, key=lambda name: name != DEFAULT_MODEL)
 
 
-def compare_models(image: ImageSource, models: Sequence[str] | None = None, saturation: float = 1.0) -> list[tuple[str, Showcase]]:
-    """Every (trained) model on the same photo: the classroom view."""
-    photo = load_image(image)
-    return [(name, showcase(photo, name, saturation)) for name in (models or available_models())]
+def available_guided_models() -> list[str]:
+    """Guided engines that can run here (weights present, or none needed), best first."""
+    return [name for name in list_guided_models() if has_weights(name)]
+
+
+def compare_models(image: ImageSource | Photo, models: Sequence[str] | None = None, saturation: float = 1.0) -> list[tuple[str, Showcase]]:
+    """Every (trained) model on the same photo, as previews with scores: the classroom view."""
+    photo = image if isinstance(image, Photo) else open_photo(image)
+    return [(name, render(predict(photo, name), saturation)) for name in (models or available_models())]
 
 
 def channel_images(image: np.ndarray) -> dict[str, np.ndarray]:
@@ -182,9 +276,9 @@ def comparison_table(results: Sequence[tuple[str, Showcase]]) -> tuple[list[str]
     return headers, rows
 
 
-def channel_gallery(image: ImageSource, model: str = "default", saturation: float = 1.0) -> list[tuple[np.ndarray, str]]:
-    """(picture, caption) pairs: L, a and b of the photo, then of the model's colours."""
-    photo = load_image(image)
-    predicted = showcase(photo, model, saturation).full_resolution
-    return [(picture, f"{which} {name}") for which, source in (("input", photo), ("prediction", predicted))
+def channel_gallery(image: ImageSource | Photo, model: str = "default", saturation: float = 1.0) -> list[tuple[np.ndarray, str]]:
+    """(picture, caption) pairs: L, a and b of the photo, then of the model's colours (previews)."""
+    photo = image if isinstance(image, Photo) else open_photo(image)
+    predicted = render(predict(photo, model), saturation).colorized
+    return [(picture, f"{which} {name}") for which, source in (("input", photo.preview), ("prediction", predicted))
             for name, picture in channel_images(source).items()]

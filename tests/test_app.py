@@ -1,23 +1,30 @@
-"""The studio: its handlers called directly, then a real server called through gradio_client."""
+"""The studio: its handlers (studio.py) called directly, then a real server through gradio_client."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import gradio as gr
 import numpy as np
 import pytest
+from gradio.utils import get_upload_folder
 from gradio_client import Client, handle_file
 from PIL import Image
 
 import app
+import studio
 from colorize.color import image_to_lab
-from colorize.zoo import MODELS, list_models
+from colorize.showcase import PREVIEW_SIDE, available_guided_models, available_models
+from colorize.zoo import MODELS, ModelSpec, register_model
+from conftest import free_port, smooth_colour_photo
 
-no_progress = lambda *args, **kwargs: None  # noqa: E731  (handlers take a gr.Progress)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pixels(path: str) -> np.ndarray:
@@ -27,42 +34,80 @@ def pixels(path: str) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def test_colour_upload_gives_three_images_scores_and_a_full_size_download(colour_photo):
-    gray, colour, truth, slider, note, table, download = app.colorize_photo(str(colour_photo), "unet", 1.0, 256, no_progress)
+def opened(path) -> studio.Photo:
+    _, photo, canvas, status = studio.new_photo(str(path))
+    assert status == "" and np.array_equal(canvas["background"], photo.gray)
+    return photo
+
+
+def chroma(picture: np.ndarray) -> np.ndarray:
+    return np.hypot(*image_to_lab(picture)[..., 1:].transpose(2, 0, 1))
+
+
+@pytest.fixture
+def untrained_model():
+    """A row of the table with no weights anywhere, as unet-gan was before it was trained."""
+    spec = register_model(ModelSpec(name="untrained-test", arch="unet", description="not trained", reference="-",
+                                    good_at="-", bad_at="-"))
+    yield spec.name
+    del MODELS[spec.name]
+
+
+# --- handlers -----------------------------------------------------------------------------------
+
+
+def test_colour_photo_gives_previews_scores_and_a_full_size_download(colour_photo):
+    photo = opened(colour_photo)
+    prediction, colour, slider, truth, note, table = studio.colorize_photo(str(colour_photo), photo, "unet", 1.0, 256)
     size = Image.open(colour_photo).size[::-1]
-    assert pixels(gray).shape[:2] == pixels(colour).shape[:2] == pixels(truth).shape[:2] == size
-    assert np.array_equal(pixels(truth), np.asarray(Image.open(colour_photo).convert("RGB")))
-    assert slider == (gray, colour)
-    assert "gray baseline" in note
-    rows = table.values.tolist()
+    assert pixels(colour).shape[:2] == pixels(truth["value"]).shape[:2] == size and truth["visible"]
+    assert np.array_equal(pixels(truth["value"]), np.asarray(Image.open(colour_photo).convert("RGB")))
+    assert slider[1] == colour and note == ""
+    rows = table["value"].values.tolist()
     assert [row[0].split(" ")[0] for row in rows] == ["PSNR", "SSIM", "Colourfulness", "CIEDE2000", "AuC"]
     assert all(isinstance(row[1], float) and isinstance(row[2], float) for row in rows)
-    full = Image.open(download)
+    full = Image.open(studio.download(prediction, 1.0))
     assert full.format == "PNG" and full.size == Image.open(colour_photo).size
 
 
-def test_black_and_white_upload_has_no_ground_truth_and_no_scores(gray_photo):
-    _, colour, truth, _, note, table, _ = app.colorize_photo(str(gray_photo), "unet", 1.0, 256, no_progress)
-    assert truth is None and table.empty
-    assert "black and white" in note and "no scores" in note
+def test_black_and_white_photo_hides_truth_and_scores_and_says_why(gray_photo):
+    _, colour, _, truth, note, table = studio.colorize_photo(str(gray_photo), opened(gray_photo), "unet", 1.0, 256)
+    assert truth == {"__type__": "update", "value": None, "visible": False} and table["visible"] is False
+    assert "black and white" in note and "no scores" in note and "colour photo" in note
     assert pixels(colour).shape[:2] == Image.open(gray_photo).size[::-1]
 
 
-def test_saturation_zero_gives_the_gray_image(colour_photo):
-    gray, colour = map(pixels, app.colorize_photo(str(colour_photo), "unet", 0.0, 256, no_progress)[:2])
-    chroma = np.hypot(*image_to_lab(colour)[..., 1:].transpose(2, 0, 1))
-    assert chroma.max() < 1.0
-    assert np.abs(colour.astype(int) - gray.astype(int)).max() <= 1
+def test_colour_strength_redraws_from_the_kept_prediction_without_the_network(colour_photo, monkeypatch):
+    prediction = studio.colorize_photo(str(colour_photo), opened(colour_photo), "unet", 1.0, 256)[0]
+    monkeypatch.setattr("colorize.showcase.predict_colour", lambda *a, **k: pytest.fail("the network ran again"))
+    gray_colour, _, _, _, table = studio.recolour(prediction, 0.0)
+    assert chroma(pixels(gray_colour)).max() < 1.0
+    assert table["value"].values[0][1] == table["value"].values[0][2]  # no colour: exactly the gray baseline's PSNR
+    assert chroma(pixels(studio.download(prediction, 0.0))).max() < 1.0
+    assert studio.recolour(None, 0.5)[0] == {"__type__": "update"}  # nothing colorized yet: nothing to redraw
 
 
-def test_served_files_older_than_the_limit_are_deleted_as_new_ones_arrive():
-    image = np.full((4, 6, 3), 120, np.uint8)
-    old, fresh = Path(app.png_file(image, "old")), Path(app.png_file(image, "fresh"))
-    hours_ago = time.time() - app.SCRATCH_MAX_AGE_S - 60
-    os.utime(old.parent, (hours_ago, hours_ago))
-    newest = Path(app.png_file(image, "newest"))
-    assert not old.parent.exists() and fresh.is_file() and newest.is_file()
-    assert np.array_equal(pixels(str(newest)), image)
+def test_big_photo_is_kept_small_and_read_again_only_for_the_download(tmp_path):
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(smooth_colour_photo(1500, 2400)).save(path, quality=90)
+    photo = opened(path)
+    assert max(photo.preview.shape[:2]) == PREVIEW_SIDE and photo.size == (1500, 2400)
+    layer = np.zeros((*photo.preview.shape[:2], 4), np.uint8)
+    layer[200:300, 300:500] = (30, 80, 220, 153)  # a semi-transparent blue stroke on the preview
+    canvas = {"background": photo.gray, "layers": [layer], "composite": None}
+    prediction, result, note = studio.guide(photo, canvas, "levin", 1.0)
+    assert pixels(result).shape[:2] == photo.preview.shape[:2] and "your colours" in note
+    assert image_to_lab(pixels(result))[250, 400, 2] < -15  # blue where painted
+    assert Image.open(studio.download(prediction, 1.0)).size == (2400, 1500)
+
+
+def test_a_new_photo_clears_every_result_and_a_bad_one_is_taken_off_the_input(tmp_path, colour_photo):
+    assert len(app.demo.fns) and studio.new_photo(None) == ({"__type__": "update"}, None, None, {"__type__": "update"})
+    bad = tmp_path / "holiday.png"
+    bad.write_bytes(b"just some text, no pixels")
+    photo, kept, canvas, status = studio.new_photo(str(bad))
+    assert photo is None and kept is None and canvas is None  # no broken-image icon left behind
+    assert '"holiday.png" is not an image' in status and str(tmp_path) not in status
 
 
 @pytest.mark.parametrize("content, words", [
@@ -70,108 +115,109 @@ def test_served_files_older_than_the_limit_are_deleted_as_new_ones_arrive():
     (b"just some text, no pixels", "not an image"),
     (None, "damaged"),  # a truncated JPEG, built in the test
 ])
-def test_bad_uploads_get_a_plain_error(tmp_path, colour_photo, content, words):
+def test_bad_uploads_get_a_plain_sentence_without_server_paths(tmp_path, colour_photo, content, words):
     path = tmp_path / "upload.jpg"
-    if content is None:
-        content = colour_photo.read_bytes()[:300]
-    path.write_bytes(content)
-    with pytest.raises(gr.Error) as caught:
-        app.colorize_photo(str(path), "unet", 1.0, 256, no_progress)
-    assert words in caught.value.message
+    path.write_bytes(colour_photo.read_bytes()[:300] if content is None else content)
+    *cleared, status = studio.for_page(studio.colorize_photo, 6)(str(path), None, "unet", 1.0, 256)
+    assert cleared == [None] * 6 and words in status and "upload.jpg" in status
+    assert "/" not in status.replace("JPEG or PNG", "")
 
 
-def test_missing_upload_is_explained():
-    with pytest.raises(gr.Error, match="upload a photo"):
-        app.colorize_photo(None, "unet", 1.0, 256, no_progress)
+def test_missing_photo_is_explained_on_the_page_and_in_the_api():
+    assert "upload a photo" in studio.for_page(studio.colorize_photo, 6)(None, None, "unet", 1.0, 256)[-1]
+    with pytest.raises(Exception, match="upload a photo"):
+        studio.for_api(studio.colorize_api)(None, "unet", 1.0, 256)
 
 
-def test_model_dropdown_lists_every_model_with_its_description():
-    choices = dict((value, label) for label, value in app.model_choices(list_models()))
-    assert list(choices) == list_models()
-    for name, label in choices.items():
-        assert MODELS[name].description in label
+def test_paths_are_cut_to_file_names():
+    message = studio.plain(ValueError('The file "/tmp/gradio/3f2a/grandma.jpg" is damaged; see /srv/app/checkpoints/unet.'))
+    assert message == 'The file "grandma.jpg" is damaged; see unet.'
 
 
-def test_compare_runs_every_model_and_scores_each(colour_photo):
-    gallery, table = app.compare_all(str(colour_photo), 1.0, no_progress)
+def test_only_models_with_weights_are_offered(untrained_model):
+    assert untrained_model not in available_models() and untrained_model not in dict(
+        (value, label) for label, value in studio.model_choices(list(MODELS)))
+    labels = dict((value, label) for label, value in studio.model_choices(available_models()))
+    assert list(labels) == available_models() and all(MODELS[name].description in labels[name] for name in labels)
+    assert "levin" in available_guided_models()
+
+
+def test_served_files_are_written_once_into_gradios_cache_and_old_ones_deleted():
+    image = np.full((4, 6, 3), 120, np.uint8)
+    old, fresh = Path(studio.png_file(image, "old")), Path(studio.png_file(image, "fresh"))
+    assert studio.SCRATCH.parent == Path(get_upload_folder()) and old.is_relative_to(studio.SCRATCH)
+    hours_ago = time.time() - studio.MAX_AGE_S - 60
+    os.utime(old.parent, (hours_ago, hours_ago))
+    newest = Path(studio.png_file(image, "newest"))
+    assert not old.parent.exists() and fresh.is_file() and newest.is_file()
+    assert np.array_equal(pixels(str(newest)), image)
+
+
+def test_compare_runs_every_model_with_weights_and_scores_each(colour_photo):
+    gallery, table = studio.compare_all(str(colour_photo), None, 1.0)
     assert all(pixels(path).shape[:2] == Image.open(colour_photo).size[::-1] for path, _ in gallery)
-    assert [caption for _, caption in gallery] == ["unet", *[name for name in list_models() if name != "unet"]]
-    assert table["model"].tolist() == [caption for _, caption in gallery] + ["gray baseline"]
+    assert [caption.split(":")[0] for _, caption in gallery] == available_models()
+    assert table["model"].tolist() == available_models() + ["gray baseline"]
 
 
 def test_learn_tab_shows_l_a_b_of_input_and_prediction(colour_photo):
-    pictures = app.show_channels(str(colour_photo), "unet", 1.0)
+    (pictures,) = studio.show_channels(str(colour_photo), opened(colour_photo), "unet", 1.0)
     captions = [caption for _, caption in pictures]
-    assert all(pixels(path).shape[:2] == Image.open(colour_photo).size[::-1] for path, _ in pictures)
     assert len(pictures) == 6 and captions[0].startswith("input L") and captions[3].startswith("prediction L")
 
 
-def painted_layer(size: tuple[int, int], box: tuple[slice, slice], rgb: tuple[int, int, int]) -> np.ndarray:
-    layer = np.zeros((*size, 4), np.uint8)
-    layer[box] = (*rgb, 255)
-    return layer
+def test_guided_canvas_starts_gray_and_the_brush_is_semi_transparent(colour_photo):
+    canvas = studio.clear_paint(opened(colour_photo))
+    assert chroma(canvas["background"]).max() < 1.0 and canvas["layers"] == []
+    assert all(0 < opacity < 1 for _, opacity in studio.brush("#123456").colors)
+    assert studio.brush("#123456").default_color == ("#123456", studio.STROKE_OPACITY)
 
 
-def test_guided_tab_puts_the_gray_photo_on_the_canvas(colour_photo, tmp_path):
-    canvas = app.start_guiding(str(colour_photo))
-    background = canvas["background"]
-    assert background.shape[:2] == np.asarray(Image.open(colour_photo)).shape[:2]
-    assert np.abs(image_to_lab(background)[..., 1:]).max() < 1.0 and canvas["layers"] == []
-    broken = tmp_path / "broken.png"
-    broken.write_bytes(b"not a photo")
-    assert app.start_guiding(str(broken)) is None and app.start_guiding(None) is None
+def test_guided_follows_the_paint_and_needs_a_photo(colour_photo):
+    photo = opened(colour_photo)
+    _, unpainted, note = studio.guide(photo, studio.clear_paint(photo), "levin", 1.0)
+    assert "stays gray" in note and chroma(pixels(unpainted)).max() < 1.0
+    assert "upload a photo" in studio.for_page(studio.guide, 3)(None, None, "levin", 1.0)[-1]
 
 
-def test_guided_tab_follows_the_paint(colour_photo):
-    canvas = app.start_guiding(str(colour_photo))
-    unpainted, note, _ = app.colorize_guided(str(colour_photo), canvas, "levin", 1.0)
-    assert "stays gray" in note and np.abs(image_to_lab(pixels(unpainted))[..., 1:]).max() < 1.0
-    size = canvas["background"].shape[:2]
-    canvas["layers"] = [painted_layer(size, (slice(30, 60), slice(40, 80)), (30, 80, 220))]
-    painted, note, download = app.colorize_guided(str(colour_photo), canvas, "levin", 1.0)
-    assert "your strokes" in note and "PSNR" in note
-    assert image_to_lab(pixels(painted))[45, 60, 2] < -15  # blue where painted
-    assert Image.open(download).size == Image.open(colour_photo).size
+@pytest.mark.parametrize("points", [[{"x": 1}], [{"x": 1, "y": 2, "color": "blue"}], "nonsense"])
+def test_malformed_points_are_explained(points):
+    with pytest.raises(studio.StudioError, match="Points must look like"):
+        studio.read_points(points)
 
 
-def test_guided_tab_without_a_photo_is_explained():
-    with pytest.raises(gr.Error, match="upload a photo"):
-        app.colorize_guided(None, None, "levin", 1.0)
-
-
-# --- a real server ---------------------------------------------------------------------------
+# --- a real server ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def client(studio_url):
-    client = Client(studio_url, verbose=False)
+def client(studio_url, tmp_path_factory):
+    client = Client(studio_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
     yield client
     client.close()
 
 
-def test_named_endpoints_exist(client):
+def test_endpoints_have_named_inputs_and_outputs(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/colorize", "/compare", "/channels", "/guided"} <= set(endpoints)
+    assert {"/colorize", "/compare", "/channels", "/guided"} == set(endpoints)
+    labels = [part["label"] for endpoint in endpoints.values() for part in endpoint["parameters"] + endpoint["returns"]]
+    assert not [label for label in labels if label.startswith("value_")]
+    assert [part["label"] for part in endpoints["/guided"]["parameters"]][:2] == ["Your photo", "Points"]
 
 
-def test_guided_through_the_api(client, colour_photo, tmp_path):
-    canvas = app.start_guiding(str(colour_photo))
-    background, layer = tmp_path / "background.png", tmp_path / "layer.png"
-    Image.fromarray(canvas["background"]).save(background)
-    Image.fromarray(painted_layer(canvas["background"].shape[:2], (slice(30, 60), slice(40, 80)), (220, 40, 40))).save(layer)
-    editor = {"background": handle_file(str(background)), "layers": [handle_file(str(layer))], "composite": None}
-    result, note, download = client.predict(handle_file(str(colour_photo)), editor, "levin", 1.0, api_name="/guided")
-    assert image_to_lab(np.asarray(Image.open(result).convert("RGB")))[45, 60, 1] > 15  # red where painted
-    assert "your strokes" in note
-    assert Image.open(download).size == Image.open(colour_photo).size
-
-
-def test_colorize_through_the_api(client, colour_photo):
-    gray, colour, truth, slider, note, table, download = client.predict(
-        handle_file(str(colour_photo)), "unet", 1.0, 256, api_name="/colorize")
-    assert Image.open(colour).size == Image.open(truth).size == Image.open(colour_photo).size
+def test_colorize_through_the_api_serves_each_file_once(client, colour_photo):
+    before = set(Path(get_upload_folder()).rglob("*-colorized.png"))
+    download, note, table = client.predict(handle_file(str(colour_photo)), "unet", 1.0, 256, api_name="/colorize")
+    assert Image.open(download).size == Image.open(colour_photo).size and note == ""
     assert table["headers"][:3] == ["metric", "prediction", "gray baseline"]
-    assert Image.open(download).size == Image.open(colour_photo).size
+    written = set(Path(get_upload_folder()).rglob("*-colorized.png")) - before
+    assert len(written) == 1 and next(iter(written)).is_relative_to(studio.SCRATCH)  # no copy by Gradio
+
+
+def test_guided_through_the_api_takes_points(client, colour_photo):
+    points = [{"x": 60, "y": 45, "color": "#dc2828"}]
+    download, note = client.predict(handle_file(str(colour_photo)), points, "levin", 1.0, api_name="/guided")
+    assert image_to_lab(np.asarray(Image.open(download).convert("RGB")))[45, 60, 1] > 15  # red where pointed
+    assert "your colours" in note and Image.open(download).size == Image.open(colour_photo).size
 
 
 @pytest.mark.parametrize("content, words", [
@@ -181,10 +227,26 @@ def test_colorize_through_the_api(client, colour_photo):
 def test_server_answers_a_bad_upload_in_plain_words_and_stays_up(client, tmp_path, colour_photo, content, words):
     bad = tmp_path / "bad.png"
     bad.write_bytes(content)
-    with pytest.raises(Exception, match=words):
+    with pytest.raises(Exception, match=words) as caught:
         client.predict(handle_file(str(bad)), "unet", 1.0, 256, api_name="/colorize")
-    colour = client.predict(handle_file(str(colour_photo)), "unet", 1.0, 256, api_name="/colorize")[1]
-    assert Image.open(colour).size == Image.open(colour_photo).size
+    assert "/" not in str(caught.value).replace("JPEG or PNG", "")
+    download = client.predict(handle_file(str(colour_photo)), "unet", 1.0, 256, api_name="/colorize")[0]
+    assert Image.open(download).size == Image.open(colour_photo).size
+
+
+def test_a_model_without_weights_is_refused_in_one_line(untrained_model, colour_photo):
+    demo = app.build_demo()
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.LAUNCH)
+    own = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    try:
+        with pytest.raises(Exception) as caught:
+            own.predict(handle_file(str(colour_photo)), untrained_model, 1.0, 256, api_name="/colorize")
+    finally:
+        own.close()
+        demo.close()
+    message = str(caught.value)
+    assert untrained_model in message and "\n" not in message and "/" not in message
 
 
 def test_eight_concurrent_clients_all_get_their_own_answer(studio_url, tmp_path):
@@ -196,7 +258,7 @@ def test_eight_concurrent_clients_all_get_their_own_answer(studio_url, tmp_path)
         Image.fromarray(noise).save(paths[-1])
 
     def colorize(path):
-        own = Client(studio_url, verbose=False)
+        own = Client(studio_url, verbose=False, download_files=str(tmp_path))
         try:
             return own.predict(handle_file(str(path)), "shallow", 1.0, 64, api_name="/colorize")
         finally:
@@ -204,7 +266,27 @@ def test_eight_concurrent_clients_all_get_their_own_answer(studio_url, tmp_path)
 
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(colorize, paths))
-    for size, answer in zip(sizes, answers):
-        assert Image.open(answer[1]).size == size
-        assert Image.open(answer[6]).size == size
-        assert answer[5]["data"][0][0] == "PSNR (dB)"
+    for size, (download, _, table) in zip(sizes, answers):
+        assert Image.open(download).size == size and table["data"][0][0] == "PSNR (dB)"
+
+
+def test_a_stopped_server_removes_its_files(tmp_path, colour_photo):
+    port = free_port()
+    cache = tmp_path / "cache"
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_TEMP_DIR": str(cache)}
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        own = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "downloads"))
+        own.predict(handle_file(str(colour_photo)), "shallow", 1.0, 64, api_name="/colorize")
+        own.close()
+        assert list(cache.glob("colorize-studio-*/*/*-colorized.png"))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    assert not list(cache.glob("colorize-studio-*"))

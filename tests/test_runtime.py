@@ -18,3 +18,10 @@ def run(**environment: str) -> str:
 def test_glibc_keeps_freed_memory_and_the_environment_can_say_no():
     assert run() == "True"  # Debian/Ubuntu CPython uses glibc
     assert run(COLORIZE_KEEP_FREED_MEMORY="0") == "False"
+
+
+def test_a_big_process_gives_freed_memory_back_and_a_small_one_keeps_it():
+    from colorize.runtime import release_freed_memory
+
+    assert release_freed_memory(above_mb=0) is True       # glibc: malloc_trim ran
+    assert release_freed_memory(above_mb=1e9) is False    # under the bound: nothing to do

@@ -1,0 +1,122 @@
+"""The studio as an API client meets it: latency of /colorize and the server's memory.
+
+    python bench/api.py                      # -> bench/results/api.{md,json}
+    python bench/api.py --repeats 10 --no-memory
+
+``python app.py`` runs in a fresh process; ``gradio_client`` sends a 1024x768 JPEG to
+``/colorize`` (the default model, scores included, every output downloaded) and the median
+round trip is reported. Then 20 mixed requests (two of them 6000x4000 photos, guided runs
+and comparisons among the rest) go through the same server, its resident memory (VmRSS) is
+read after them and again after it idled, and its peak (VmHWM) over the whole run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from colorize.zoo import DEFAULT_MODEL, get_spec  # noqa: E402
+from memory import _free_port, _wait_until_up  # noqa: E402
+from report import write_report  # noqa: E402
+from speed import photo_jpeg  # noqa: E402
+
+IDLE_S = 20
+SIZE = get_spec(DEFAULT_MODEL).working_size
+
+
+def start_studio(port: int):
+    """``python app.py`` on ``port``, as a user starts it."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    return subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def memory_mb(pid: int, field: str) -> float:
+    """A ``/proc/<pid>/status`` memory field (VmRSS, VmHWM) in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split(f"{field}:")[1].split()[0]) / 1024
+
+
+def latency_s(client, photo: Path, repeats: int) -> list[float]:
+    """Round trips of /colorize on ``photo`` (the first, warm-up call is not counted)."""
+    from gradio_client import handle_file
+
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        client.predict(handle_file(str(photo)), DEFAULT_MODEL, 1.0, SIZE, api_name="/colorize")
+        times.append(time.perf_counter() - start)
+    return times[1:]
+
+
+def mixed_requests(client, small: Path, big: Path) -> int:
+    """20 requests a busy afternoon brings: colorize, guided with points, compare, two big photos."""
+    from gradio_client import handle_file
+
+    points = [{"x": 100, "y": 120, "color": "#2e86de"}, {"x": 400, "y": 300, "color": "#c0392b"}]
+    calls = 0
+    for round_ in range(5):
+        photo = big if round_ in (1, 3) else small
+        client.predict(handle_file(str(photo)), DEFAULT_MODEL, 1.0, SIZE, api_name="/colorize")
+        client.predict(handle_file(str(small)), points, "levin", 1.0, api_name="/guided")
+        client.predict(handle_file(str(small)), points, "unet-guided", 1.0, api_name="/guided")
+        client.predict(handle_file(str(small)), 1.0, api_name="/compare")
+        calls += 4
+    return calls
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gradio_client import Client
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the 20 mixed requests")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/api")
+    args = parser.parse_args(argv)
+    port = _free_port()
+    server = start_studio(port)
+    url = f"http://127.0.0.1:{port}/"
+    results: dict = {}
+    try:
+        _wait_until_up(url)
+        client = Client(url, verbose=False)
+        with tempfile.TemporaryDirectory() as scratch:
+            small, big = Path(scratch) / "1024x768.jpg", Path(scratch) / "6000x4000.jpg"
+            small.write_bytes(photo_jpeg(1024, 768))
+            big.write_bytes(photo_jpeg(6000, 4000))
+            times = latency_s(client, small, args.repeats)
+            results["colorize_1024x768_s"] = {"median": statistics.median(times), "min": min(times), "max": max(times)}
+            print(f"/colorize 1024x768: median {statistics.median(times):.3f} s", file=sys.stderr)
+            if args.memory:
+                results["requests"] = mixed_requests(client, small, big)
+                results["rss_after_mb"] = memory_mb(server.pid, "VmRSS")
+                time.sleep(IDLE_S)
+                results["rss_idle_mb"] = memory_mb(server.pid, "VmRSS")
+                results["peak_mb"] = memory_mb(server.pid, "VmHWM")
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    timing = results["colorize_1024x768_s"]
+    lines = [f"`/colorize` through gradio_client, 1024x768 JPEG, default model, {args.repeats} calls: "
+             f"median **{timing['median']:.3f} s** (min {timing['min']:.3f}, max {timing['max']:.3f})."]
+    if args.memory:
+        lines.append(f"Server memory after {results['requests']} mixed requests (two 6000x4000 photos): "
+                     f"RSS **{results['rss_after_mb']:.0f} MB**, after {IDLE_S} s idle **{results['rss_idle_mb']:.0f} MB**, "
+                     f"peak {results['peak_mb']:.0f} MB.")
+    write_report(args.out, results, "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
