@@ -33,11 +33,16 @@ INTRO = ("# colorize studio\nBring colour back to black-and-white photos: upload
          "A *colour* photo is turned gray first, so you can see how close the colours come to the real ones.")
 GUIDED_HELP = ("Know a colour (the dress was blue)? Paint it on the photo and the whole photo follows. Only the "
                "hue of your paint counts; lightness comes from the photo. Not sure? Click the result to pick up its colour.")
-# Phones: no page-wide sideways scrolling (wide tables scroll inside themselves), a shorter upload box.
+# Phones: a short header and upload box, so the button and the result fit on the first screen;
+# no page-wide sideways scrolling (wide tables scroll inside themselves).
 CSS = """
 .gradio-container { overflow-x: hidden; }
 #metrics, #compare-metrics { max-width: 100%; overflow-x: auto; }
-@media (max-width: 640px) { #input-image { height: 220px !important; } .tab-container button { padding: 0 8px; } }
+@media (max-width: 640px) {
+  #intro h1 { font-size: 1.5em; margin-bottom: 0; }
+  #intro p { display: none; }
+  #input-image { height: 220px !important; }
+}
 """
 LAUNCH = dict(max_file_size=MAX_UPLOAD, css=CSS)
 
@@ -98,13 +103,13 @@ def colorize_tab(shared: Shared) -> list:
         gr.Markdown(METRIC_GUIDE, elem_id="metric-guide")
         slider = gr.ImageSlider(label="Before / after", format="png", elem_id="slider")
         download = gr.File(label="Full-resolution result (PNG)", elem_id="download")
+        api = gr.Button(visible=False)
     previews = [colour_out, slider, truth_out, note, metrics]
     shared.run.click(studio.for_page(studio.colorize_photo, 6), [shared.photo, shared.opened, shared.model, shared.saturation,
                      shared.working_size], [prediction, *previews, shared.status], api_name=False).then(
         studio.download, [prediction, shared.saturation], download, api_name=False)
     shared.saturation.release(studio.recolour, [prediction, shared.saturation], previews, api_name=False).then(
         studio.download, [prediction, shared.saturation], download, api_name=False)
-    api = gr.Button(visible=False)
     api.click(studio.for_api(studio.colorize_api), [shared.photo, shared.model, shared.saturation, shared.working_size],
               [download, note, metrics], api_name="colorize")
     return [prediction, *previews, download]
@@ -126,7 +131,8 @@ def guided_tab(shared: Shared) -> list:
         note = gr.Markdown(label="Notes", elem_id="guided-note")
         download = gr.File(label="Full-resolution result (PNG)", elem_id="guided-download")
         points = gr.JSON(visible=False, label="Points")
-    prediction = gr.State(time_to_live=studio.MAX_AGE_S)
+        api = gr.Button(visible=False)
+        prediction = gr.State(time_to_live=studio.MAX_AGE_S)
     guide = studio.for_page(studio.guide, 3)
     inputs, outputs = [shared.opened, canvas, engine, shared.saturation], [prediction, result, note, shared.status]
     # One queue for every guided run, so results land in the order they were asked for.
@@ -136,7 +142,6 @@ def guided_tab(shared: Shared) -> list:
     run.click(guide, inputs, outputs, **in_order).then(studio.download, [prediction, shared.saturation], download, api_name=False)
     clear.click(studio.clear_paint, shared.opened, canvas, api_name=False).then(guide, inputs, outputs, **in_order)
     result.select(studio.for_page(studio.pick_colour, 2), shared.opened, [picked, canvas, shared.status], api_name=False)
-    api = gr.Button(visible=False)
     api.click(studio.for_api(studio.guided_api), [shared.photo, points, engine, shared.saturation], [download, note],
               api_name="guided", concurrency_limit=1, concurrency_id="guided")
     return [prediction, result, note, download]
@@ -148,9 +153,9 @@ def compare_tab(shared: Shared) -> list:
         grid = gr.Gallery(label="Each model's colours", columns=3, elem_id="compare-grid", format="png")
         table = gr.Dataframe(label="Scores per model", elem_id="compare-metrics", interactive=False, wrap=True)
         gr.Markdown(METRIC_GUIDE)
+        api = gr.Button(visible=False)
     compare.click(studio.for_page(studio.compare_all, 2), [shared.photo, shared.opened, shared.saturation],
                   [grid, table, shared.status], api_name=False)
-    api = gr.Button(visible=False)
     api.click(studio.for_api(studio.compare_all), [shared.photo, shared.opened, shared.saturation], [grid, table], api_name="compare")
     return [grid, table]
 
@@ -161,18 +166,18 @@ def learn_tab(shared: Shared) -> list:
         show = gr.Button("Show channels", elem_id="channels-btn")
         channels = gr.Gallery(label="L, a and b channels", columns=3, elem_id="channels", format="png")
         gr.Markdown("## The models\n\n" + model_guide())
+        api = gr.Button(visible=False)
     inputs = [shared.photo, shared.opened, shared.model, shared.saturation]
     show.click(studio.for_page(studio.show_channels, 1), inputs, [channels, shared.status], api_name=False)
-    api = gr.Button(visible=False)
     api.click(studio.for_api(studio.show_channels), inputs, channels, api_name="channels")
     return [channels]
 
 
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="colorize studio", delete_cache=(studio.MAX_AGE_S, studio.MAX_AGE_S)) as demo:
-        gr.Markdown(INTRO)
-        with gr.Row():
-            with gr.Column(scale=1, min_width=300):
+        gr.Markdown(INTRO, elem_id="intro")
+        with gr.Row(elem_id="main-row"):
+            with gr.Column(scale=1, min_width=300, elem_id="controls"):
                 photo = photo_input(label="Your photo", sources=["upload", "clipboard"], elem_id="input-image", height=300)
                 status = gr.Markdown(elem_id="status")
                 models = available_models()
@@ -181,16 +186,17 @@ def build_demo() -> gr.Blocks:
                 run = gr.Button("Colorize", variant="primary", elem_id="run-btn")
                 saturation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Colour strength", elem_id="saturation",
                                        info="0 = gray, 1 = as predicted, above 1 = bolder. Applies at once.")
-                with gr.Accordion("Advanced", open=False):
+                with gr.Accordion("Advanced", open=False, elem_id="advanced"):
                     working_size = gr.Slider(64, 1024, value=get_spec(model.value).working_size, step=32, elem_id="working-size",
                                              label="Working resolution (px)",
                                              info="The size the network sees; colour is then stretched to full size.")
-            with gr.Column(scale=2, min_width=300):
+            with gr.Column(scale=2, min_width=300, elem_id="results"):
                 canvas = gr.ImageEditor(label="Paint colours on your photo", type="numpy", image_mode="RGBA", format="png",
                                         sources=(), transforms=(), layers=False, brush=studio.brush(), elem_id="guide-canvas",
                                         height=420, render=False)
                 shared = Shared(photo, gr.State(time_to_live=studio.MAX_AGE_S), model, saturation, working_size, run, status, canvas)
-                results = [*colorize_tab(shared), *guided_tab(shared), *compare_tab(shared), *learn_tab(shared)]
+                with gr.Tabs():
+                    results = [*colorize_tab(shared), *guided_tab(shared), *compare_tab(shared), *learn_tab(shared)]
         gr.Examples(example_files(), inputs=photo, label="Examples (the last one is a real black-and-white photo)")
         photo.change(studio.new_photo, photo, [photo, shared.opened, canvas, status], api_name=False).then(
             lambda: [None] * len(results), None, results, api_name=False)

@@ -68,33 +68,87 @@ def test_upload_pick_a_model_colorize_and_read_the_scores(studio_page, colour_ph
     page.get_by_role("option", name=re.compile(r"^shallow")).click()
     page.locator("#run-btn").click()
 
-    for image in ("#gray-image", "#output-image", "#truth-image"):
+    for image in ("#output-image", "#truth-image"):
         expect(page.locator(f"{image} img").first).to_be_visible(timeout=RESULT_TIMEOUT)
     expect(page.locator("#metrics")).to_contain_text("PSNR", timeout=RESULT_TIMEOUT)
     expected = showcase(colour_photo, "shallow", 1.0, 256).report.model.psnr
     expect(page.locator("#metrics")).to_contain_text(f"{expected:.2f}")
-    expect(page.locator("#metrics-note")).to_contain_text("gray baseline")
-    expect(page.locator("#download")).to_contain_text("colour-colorized")
+    expect(page.locator("#metric-guide")).to_contain_text("peak signal-to-noise ratio")  # the words beside the numbers
+    expect(page.locator("#download")).to_contain_text("colour-colorized", timeout=RESULT_TIMEOUT)
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "colorize-tab.png"), full_page=True)
     assert page.outside_requests == []
 
 
-def test_black_and_white_photo_says_there_is_no_ground_truth(studio_page, gray_photo):
+def test_colour_strength_applies_at_once_and_a_new_photo_clears_the_results(studio_page, colour_photo, gray_photo):
+    page = studio_page
+    upload(page, colour_photo)
+    page.locator("#run-btn").click()
+    result = page.locator("#output-image img").first
+    expect(result).to_be_visible(timeout=RESULT_TIMEOUT)
+    assert settled_chroma(page, result, lambda chroma: chroma > 3) > 3
+    track = page.locator("#saturation input[type=range]").bounding_box()
+    page.mouse.click(track["x"] + 1, track["y"] + track["height"] / 2)  # strength 0, no button pressed
+    assert settled_chroma(page, result, lambda chroma: chroma < 3) < 3
+
+    upload(page, gray_photo)
+    expect(page.locator("#output-image img")).to_have_count(0, timeout=RESULT_TIMEOUT)
+    expect(page.locator("#metrics")).not_to_contain_text("PSNR")
+    assert page.outside_requests == []
+
+
+def test_black_and_white_photo_says_why_there_is_no_ground_truth(studio_page, gray_photo):
     page = studio_page
     upload(page, gray_photo)
     page.locator("#run-btn").click()
     expect(page.locator("#metrics-note")).to_contain_text("black and white", timeout=RESULT_TIMEOUT)
     expect(page.locator("#output-image img").first).to_be_visible()
-    assert page.locator("#truth-image img").count() == 0
+    expect(page.locator("#truth-image")).to_be_hidden()
+    expect(page.locator("#metrics")).to_be_hidden()
     assert page.outside_requests == []
+
+
+def test_a_bad_file_is_explained_until_the_next_action(studio_page, tmp_path, colour_photo):
+    page = studio_page
+    bad = tmp_path / "letter.png"
+    bad.write_bytes(b"Dear grandma, this is not a photo.")
+    page.locator("#input-image input[type=file]").set_input_files(str(bad))
+    expect(page.locator("#status")).to_contain_text('"letter.png" is not an image we can read', timeout=RESULT_TIMEOUT)
+    expect(page.locator("#input-image img")).to_have_count(0)  # no broken-image icon
+    assert "/tmp" not in page.locator("#status").inner_text()
+    page.wait_for_timeout(12_000)  # a toast would have gone by now
+    expect(page.locator("#status")).to_contain_text("letter.png")
+    upload(page, colour_photo)
+    expect(page.locator("#status")).not_to_contain_text("letter.png", timeout=RESULT_TIMEOUT)
+
+
+def test_phone_sized_screen_shows_the_button_and_the_result_without_sideways_scrolling(chromium, studio_url, colour_photo):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(studio_url)
+        expect(page.locator("#run-btn")).to_be_enabled(timeout=60_000)
+        upload(page, colour_photo)
+        assert page.locator("#run-btn").bounding_box()["y"] + 40 <= 844  # on the first screen
+        page.locator("#run-btn").click()
+        expect(page.locator("#metrics")).to_contain_text("PSNR", timeout=RESULT_TIMEOUT)
+        assert page.evaluate("window.scrollY") == 0
+        assert page.locator("#output-image img").first.bounding_box()["y"] < 844  # the result starts on that screen too
+        for name in ("Colorize", "Guided", "Compare", "Learn"):
+            expect(page.get_by_role("tab", name=name)).to_be_visible()
+        expect(page.get_by_role("button", name="More tabs")).to_be_hidden()  # no tab tucked into an overflow menu
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the score table scrolls inside itself
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "phone.png"))
+    finally:
+        context.close()
 
 
 def test_compare_and_learn_tabs(studio_page, colour_photo):
     page = studio_page
     upload(page, colour_photo)
-    page.get_by_role("tab", name="Compare all models").click()
+    page.get_by_role("tab", name="Compare").click()
     page.locator("#compare-btn").click()
     expect(page.locator("#compare-metrics")).to_contain_text("gray baseline", timeout=RESULT_TIMEOUT)
     expect(page.locator("#compare-grid img")).to_have_count(len(available_models()))
@@ -133,7 +187,6 @@ def test_guided_tab_paint_one_stroke_and_the_photo_takes_its_colour(studio_page,
     page.get_by_role("tab", name="Guided").click()
     page.locator("#engine input").click()
     page.get_by_role("option", name=re.compile(r"^levin")).click()
-    page.locator("#guide-btn").click()
     expect(page.locator("#guided-note")).to_contain_text("stays gray", timeout=RESULT_TIMEOUT)
     result = page.locator("#guided-image img").first
     assert settled_chroma(page, result, lambda chroma: chroma < 3) < 3  # nothing painted: Levin leaves it gray
@@ -145,8 +198,9 @@ def test_guided_tab_paint_one_stroke_and_the_photo_takes_its_colour(studio_page,
     page.mouse.down()
     page.mouse.move(x + box["width"] * 0.3, y, steps=10)
     page.mouse.up()
-    expect(page.locator("#guided-note")).to_contain_text("your strokes", timeout=RESULT_TIMEOUT)
-    expect(page.locator("#guided-download")).to_contain_text("colour-colorized")
+    expect(page.locator("#guided-note")).to_contain_text("your colours", timeout=RESULT_TIMEOUT)
+    page.locator("#guide-btn").click()  # the full-resolution file, on request
+    expect(page.locator("#guided-download")).to_contain_text("colour-colorized", timeout=RESULT_TIMEOUT)
     assert settled_chroma(page, result, lambda chroma: chroma > 15) > 15  # the stroke's colour spread over the photo
 
     result.click()  # pick up the result's colour as the brush colour
