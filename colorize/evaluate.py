@@ -130,6 +130,10 @@ def _format_sources(model: str, by_source: dict[str, Report]) -> str:
     return "\n".join(lines)
 
 
+NEEDS_DATA = ("Evaluation needs a folder of colour photos (JPEG, PNG, ...) as the ground truth, such as "
+              "../shared/data/val (400 photos; see the README's Data section), or any folder of your own.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colorize.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", help="folder of colour photos (ground truth)")
@@ -146,10 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
-    paths = eval_photo_paths(args.folder, args.limit)
-    photos = [resize_short_side(load_image(path), args.size) for path in paths]
+    try:
+        paths = eval_photo_paths(args.folder, args.limit)
+        photos = [resize_short_side(load_image(path), args.size) for path in paths]
+    except ColorizeError as error:
+        print(f"{error}\n{NEEDS_DATA}", file=sys.stderr)
+        return 1
     if not photos:
-        print(f"No photos found in {args.folder}.", file=sys.stderr)
+        print(f"No photos found in {args.folder}. {NEEDS_DATA}", file=sys.stderr)
         return 1
     try:
         per_photo = {name: photo_reports(name, photos, args.working_size, hints=args.hints, seed=args.seed)[0]

@@ -4,6 +4,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from colorize.errors import ColorizeError
+
 from .config import parse_config
 from .trainer import train
 
@@ -14,7 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     with open(Path(cfg.out) / "command.txt", "a") as stream:
         stream.write(shlex.join(["python", "-m", "train", *argv]) + "\n")
-    train(cfg)
+    try:
+        train(cfg)
+    except ColorizeError as error:  # the photos are missing or unreadable: say what is needed, no traceback
+        sys.exit(f"{error}\nTraining needs folders of colour photos: --data for training and --val for validation "
+                 "(default ../shared/data/train and ../shared/data/val; see the README's Data section).")
 
 
 if __name__ == "__main__":
