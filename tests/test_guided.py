@@ -15,7 +15,7 @@ from PIL import Image
 
 from colorize import ColorizeError, colorize_with_details
 from colorize.archs import build_architecture
-from colorize.archs.levin import propagate
+from colorize.archs.levin import EDGE_STEP, propagate
 from colorize.color import image_to_lab
 from colorize.hints import (
     Point,
@@ -225,3 +225,15 @@ def test_evaluate_with_hints_beats_gray_for_levin(tmp_path: Path):
     result = json.loads(done.stdout)
     assert result["hints"] == 20
     assert result["models"]["levin"]["model"]["psnr"] > result["gray_baseline"]["psnr"] + 1
+
+
+def test_levin_stops_at_a_strong_edge_inside_a_busy_window():
+    # Left: a busy texture (its local variance makes the reference weights blind to edges);
+    # right: a flat bright wall. Red is hinted on the texture, blue on the wall.
+    y = np.full((30, 40), 0.9)
+    y[:, :20] = 0.45 + 0.2 * np.random.default_rng(0).random((30, 20))
+    hint, mask = np.zeros((2, 30, 40)), np.zeros((30, 40), bool)
+    hint[:, 15, 3], mask[15, 3] = (60.0, 40.0), True
+    hint[:, 15, 37], mask[15, 37] = (0.0, -60.0), True
+    red_on_the_wall = [propagate(y, hint, mask, edge_step=step)[0, :, 20:24].mean() for step in (None, EDGE_STEP)]
+    assert red_on_the_wall[1] < red_on_the_wall[0] / 2  # edge-aware: at most half the leak of the reference

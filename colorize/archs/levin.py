@@ -25,13 +25,19 @@ from .common import ColorizationModel
 _OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 _MIN_SIGMA = 2e-6       # Levin et al.'s floor on the local variance
 _VARIANCE_FACTOR = 0.6  # their scaling of the window variance
+EDGE_STEP = 0.05        # a lightness step (Y in [0, 1]) this big passes on exp(-1/2) of the colour at most
+_MAX_EDGE_PENALTY = np.log(1e4)  # even the strongest edge leaks 1e-4: no region is cut off (a singular system)
 
 
-def affinity_weights(y: np.ndarray) -> np.ndarray:
+def affinity_weights(y: np.ndarray, edge_step: float | None = EDGE_STEP) -> np.ndarray:
     """(8, H, W) normalised weights of each pixel's 8 neighbours (0 outside the image).
 
     ``y`` is lightness in [0, 1]. Follows the reference code: σ² is 0.6 x the window
-    variance, raised so the closest neighbour keeps at least 1 % weight.
+    variance, raised so the closest neighbour keeps at least 1 % weight. That σ is local, so
+    in a busy window (a patterned dress against a wall) even a strong edge looks ordinary
+    and colour leaks across it; a second, global factor exp(-Δ² / 2·edge_step²) makes every
+    strong lightness step a barrier wherever it is, one that passes at least 1e-4 of the colour
+    (None: the reference weights).
     """
     height, width = y.shape
     padded = np.pad(y, 1, constant_values=np.nan)
@@ -42,12 +48,19 @@ def affinity_weights(y: np.ndarray) -> np.ndarray:
     closest = squared.min(axis=0)
     closest = np.where(np.isinf(closest), 0.0, closest)  # a 1x1 image: no neighbour at all
     sigma = np.maximum(_VARIANCE_FACTOR * variance, -closest / np.log(0.01))
-    weights = np.exp(-squared / np.maximum(sigma, _MIN_SIGMA))
+    exponent = -squared / np.maximum(sigma, _MIN_SIGMA)
+    if edge_step is not None:
+        exponent -= np.minimum(squared / (2 * edge_step**2), _MAX_EDGE_PENALTY)
+    # Normalised from the closest neighbour down, so a pixel walled in by strong edges on every
+    # side still leans on its likeliest neighbour instead of all its weights underflowing to 0.
+    peak = exponent.max(axis=0)
+    weights = np.exp(exponent - np.where(np.isfinite(peak), peak, 0.0))
     return weights / np.maximum(weights.sum(axis=0), np.finfo(weights.dtype).tiny)
 
 
-def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Solve for ab everywhere given ``hint_ab`` (2, H, W) where ``mask`` (H, W) is set.
+def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: float | None = EDGE_STEP) -> np.ndarray:
+    """Solve for ab everywhere given ``hint_ab`` (2, H, W) where ``mask`` (H, W) is set
+    (``edge_step`` as in ``affinity_weights``).
 
     Returns (2, H, W). With no hints there is nothing to spread: ab is zero (gray).
     """
@@ -58,7 +71,7 @@ def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray) -> np.ndarra
     index = np.arange(count).reshape(height, width)
     padded = np.pad(index, 1, constant_values=-1)
     free = ~mask.reshape(-1).astype(bool)
-    weights = affinity_weights(y.astype(np.float64))
+    weights = affinity_weights(y.astype(np.float64), edge_step)
     rows, cols, values = [np.arange(count)], [np.arange(count)], [np.ones(count)]
     for k, (dy, dx) in enumerate(_OFFSETS):
         neighbour = padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width].reshape(-1)
