@@ -1,10 +1,12 @@
-"""Command line: colorize files and folders, or list the models.
+"""Command line: colorize files and folders (photos and video clips), or list the models.
 
     python -m colorize old_photos/ scan.tif --model default --out coloured/ --jobs 2
+    python -m colorize clip.mp4 --out coloured/           # -> coloured/clip.mp4, with its sound
     python -m colorize family.jpg --hints hints.json      # guided: points or a PNG stroke layer
     python -m colorize --list-models
 
-Every input becomes ``OUT/<stem>.png`` at its full resolution. A file that cannot be read is
+Every photo becomes ``OUT/<stem>.png`` at its full resolution, every clip ``OUT/<stem>.mp4``
+(``colorize.video``, one after another, each with a bar of frames, frames/s and time left). A file that cannot be read is
 reported and skipped; the exit status is 1 if any file failed, so scripts notice. Big
 batches run in one worker process per core (``colorize.files``).
 """
@@ -22,8 +24,9 @@ from .errors import ColorizeError
 from .files import colorize_files, default_jobs
 from .hints import read_hints_file
 from .hub import has_weights, load_model
-from .io import find_images
+from .io import IMAGE_SUFFIXES, find_images
 from .runtime import keep_freed_memory
+from .video import VIDEO_SUFFIXES, colorize_video, is_video_file
 from .zoo import DEFAULT_MODEL, MODELS, list_guided_models
 
 
@@ -37,7 +40,7 @@ def print_models() -> None:
 
 
 def output_paths(inputs: list[Path], out: Path) -> dict[Path, Path]:
-    """``OUT/<stem>.png`` for every input; stems that collide get their parent folder's name,
+    """``OUT/<stem>.png`` for every input (``.mp4`` for a video clip); stems that collide get their parent folder's name,
     and names still taken (``scan.jpg`` beside ``scan.png``) a number, so no output overwrites another."""
     stems = [path.stem for path in inputs]
     paths: dict[Path, Path] = {}
@@ -49,7 +52,7 @@ def output_paths(inputs: list[Path], out: Path) -> dict[Path, Path]:
             number += 1
             name = f"{base}_{number}"
         taken.add(name)
-        paths[path] = out / f"{name}.png"
+        paths[path] = out / f"{name}{'.mp4' if is_video_file(path) else '.png'}"
     return paths
 
 
@@ -77,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        inputs = find_images(args.inputs)
+        inputs = find_images(args.inputs, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
     except ColorizeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if not inputs:
-        print("error: no image files found in the given paths.", file=sys.stderr)
+        print("error: no image or video files found in the given paths.", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     if args.hints is not None and args.model == "default":
@@ -96,16 +99,39 @@ def main(argv: list[str] | None = None) -> int:
     except ColorizeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    jobs = args.jobs or default_jobs(len(inputs))
-    options = {"hints": hints, "saturation": args.saturation, "working_size": args.working_size}
+    targets = output_paths(inputs, args.out)
+    photos = {source: target for source, target in targets.items() if not is_video_file(source)}
+    clips = {source: target for source, target in targets.items() if is_video_file(source)}
+    options = {"saturation": args.saturation, "working_size": args.working_size}
     failures = 0
-    results = colorize_files(output_paths(inputs, args.out), model, jobs, args.threads or None, **options)
-    for source, error in tqdm(results, total=len(inputs), desc="colorizing", unit="photo"):
+    results = colorize_files(photos, model, args.jobs or default_jobs(len(photos)), args.threads or None, hints=hints, **options)
+    for source, error in tqdm(results, total=len(photos), desc="colorizing", unit="photo", disable=not photos):
         if error is not None:
             failures += 1
             tqdm.write(f"failed: {source}: {error}", file=sys.stderr)
-    print(f"{len(inputs) - failures} of {len(inputs)} photos written to {args.out}", file=sys.stderr)
+    for source, target in clips.items():
+        error = colorize_clip(source, target, network, options)
+        if error is not None:
+            failures += 1
+            print(f"failed: {source}: {error}", file=sys.stderr)
+    noun = "files" if photos and clips else "clips" if clips else "photos"
+    print(f"{len(inputs) - failures} of {len(inputs)} {noun} written to {args.out}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def colorize_clip(source: Path, target: Path, network: torch.nn.Module, options: dict) -> str | None:
+    """Colour one video clip with a progress bar (frames, frames/s, time left); returns the
+    plain-language error, or None."""
+    with tqdm(desc=source.name, unit="frame") as bar:
+        def progress(done: int, expected: int) -> None:
+            bar.total = max(expected, done) or None
+            bar.update(done - bar.n)
+
+        try:
+            colorize_video(source, target, network, progress=progress, **options)
+        except ColorizeError as error:
+            return str(error)
+    return None
 
 
 if __name__ == "__main__":

@@ -11,3 +11,7 @@ class InvalidImageError(ColorizeError):
 
 class WeightsNotFoundError(ColorizeError):
     """A model has no weights in any of the places we looked."""
+
+
+class InvalidVideoError(ColorizeError):
+    """The input is not a video we can colour: missing, damaged, no pictures, or too long."""

@@ -94,11 +94,12 @@ def load_image(source: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS)
     )
 
 
-def find_images(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def find_images(paths: Iterable[str | os.PathLike], suffixes: frozenset[str] = IMAGE_SUFFIXES) -> list[Path]:
     """Expand files and folders into the list of image files to process.
 
     Folders are searched recursively and their images returned sorted, so a batch runs
-    in a predictable order; inside folders only names ending in ``IMAGE_SUFFIXES`` count,
+    in a predictable order; inside folders only names ending in ``suffixes`` (lower case;
+    the command line adds video endings) count,
     so notes and sidecar files are skipped. A file named explicitly is kept whatever its
     ending: the user asked for it, and ``load_image`` explains clearly if it is no image.
 
@@ -108,7 +109,7 @@ def find_images(paths: Iterable[str | os.PathLike]) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if _has_image_suffix(p)))
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes and p.is_file()))
         elif path.exists():
             found.append(path)
         else:
@@ -116,10 +117,6 @@ def find_images(paths: Iterable[str | os.PathLike]) -> list[Path]:
                 f'There is no file or folder at "{path}". Please check the name and try again.'
             )
     return found
-
-
-def _has_image_suffix(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
 
 
 # --- Files and bytes ------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""Colour that holds still from frame to frame, and the measure of how much it flickers.
+
+A network that colours each frame on its own answers slightly differently every time (a coat
+brown, then blue, then brown again): the eye sees flicker even where each frame looks fine.
+``ColourCarrier`` is a recurrent blend along optical flow: the previous frame's colour is
+moved onto the new frame by the flow between their small L images and mixed with the new
+prediction wherever the flow is trusted, so each pixel's colour is a running average along
+its own motion path. Where the flow is not trusted (occlusions, things entering the frame)
+the new prediction is used as it is, and a frame where most of the flow fails is a new shot
+and starts afresh.
+
+The flow is DIS (Kroeger et al. 2016, "Fast Optical Flow using Dense Inverse Search"),
+OpenCV's fastest dense flow: a few milliseconds at the network's working size on one core.
+Trust is the forward-backward check of Sundaram et al. 2010 (as used by Ruder et al. 2016
+and Lai et al. 2018): following the flow to the previous frame and back must land near the
+start.
+
+``warping_error`` is the flicker measure of Lai et al. 2018 ("Learning Blind Video
+Temporal Consistency", ECCV): the mean squared difference between each output frame and the
+previous output frame warped onto it by the flow of the ground-truth frames, outside
+occlusions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+
+from .color import image_to_lab
+
+CARRY = 0.8
+"""Weight of the colour carried along the flow where it is trusted; the new prediction gets
+the rest. 0.8 averages about five frames: enough to still flicker, little enough to follow
+a colour that really changes (measured with ``bench/video.py``)."""
+
+NEW_SHOT_TRUST = 0.5
+"""A frame where fewer pixels than this share pass the flow check is a new shot (a hard cut,
+a flash): its colour starts afresh. Lai et al.'s measure skips such pairs too."""
+
+_FB_RELATIVE = 0.01  # forward-backward check of Sundaram et al. 2010: |a + b|² <= 0.01 (|a|² + |b|²) + 0.5 px²
+_FB_ABSOLUTE = 0.5
+_TRUST_BLUR = 5  # px of working-size blur on the trust mask, so carried and new colour meet without a seam
+
+
+def l_to_uint8(l: np.ndarray) -> np.ndarray:
+    """L in 0..100 as the 8-bit gray image DIS works on."""
+    return np.clip(l * 2.55 + 0.5, 0, 255).astype(np.uint8)
+
+
+def dis_flow(first: np.ndarray, second: np.ndarray, preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> np.ndarray:
+    """Dense flow from ``first`` to ``second`` (8-bit gray, same shape): (H, W, 2) float32 x, y
+    displacements such that ``first[p]`` is seen at ``second[p + flow[p]]``."""
+    return cv2.DISOpticalFlow_create(preset).calc(first, second, None)
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Sample ``image`` at ``p + flow[p]`` for every pixel p (bilinear, edges repeated): the
+    previous frame moved onto the current one when ``flow`` goes from current to previous."""
+    height, width = flow.shape[:2]
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def trusted(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Pixels of the current frame whose flow to the previous frame (``backward``) is confirmed
+    by the flow back (``forward``, previous to current) and stays inside the frame: (H, W) bool.
+
+    Occluded pixels fail because the forward flow at their match belongs to whatever hides them.
+    """
+    height, width = backward.shape[:2]
+    returned = warp(forward, backward)
+    gap = np.sum((backward + returned) ** 2, axis=-1)
+    bound = _FB_RELATIVE * (np.sum(backward**2, axis=-1) + np.sum(returned**2, axis=-1)) + _FB_ABSOLUTE
+    xs = np.arange(width, dtype=np.float32) + backward[..., 0]
+    ys = np.arange(height, dtype=np.float32)[:, None] + backward[..., 1]
+    inside = (xs >= 0) & (xs <= width - 1) & (ys >= 0) & (ys <= height - 1)
+    return (gap <= bound) & inside
+
+
+def motion(previous: np.ndarray, current: np.ndarray, preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> tuple[np.ndarray, np.ndarray]:
+    """The flow from ``current`` back to ``previous`` (8-bit gray) and where it is trusted."""
+    backward = dis_flow(current, previous, preset)
+    return backward, trusted(backward, dis_flow(previous, current, preset))
+
+
+class ColourCarrier:
+    """Stabilises a stream of predicted ab maps, frame after frame (one instance per clip).
+
+    Call it with each frame's small L (8-bit, ``l_to_uint8``) and predicted ab ((h, w, 2)
+    float32, Lab units) in display order; it returns the ab to show.
+    """
+
+    def __init__(self, carry: float = CARRY) -> None:
+        self.carry = carry
+        self.new_shots = 0
+        self._l: np.ndarray | None = None
+        self._ab: np.ndarray | None = None
+
+    def __call__(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        if self._l is not None and self._l.shape == l_small.shape:
+            ab = self._blend(l_small, ab)
+        else:
+            self.new_shots += 1
+        self._l, self._ab = l_small, ab
+        return ab
+
+    def _blend(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        backward, trust = motion(self._l, l_small)
+        if trust.mean() < NEW_SHOT_TRUST:
+            self.new_shots += 1
+            return ab
+        weight = self.carry * cv2.blur(trust.astype(np.float32), (_TRUST_BLUR, _TRUST_BLUR))[..., None]
+        return weight * warp(self._ab, backward) + (1 - weight) * ab
+
+
+def warping_error(frames: Iterable[np.ndarray], truth: Iterable[np.ndarray], chroma: bool = False) -> float:
+    """Lai et al. 2018's warping error of ``frames`` ((H, W, 3) uint8 RGB, in order).
+
+    For each pair of consecutive frames: the mean over non-occluded pixels of the squared
+    distance between frame t and frame t-1 warped onto it, with the flow and the occlusions of
+    the ground truth (``truth``, the same frames in true colour; the flow runs on its gray,
+    DIS at the medium preset, full resolution). Distances are RGB on a 0..1 scale as in the
+    paper, or with ``chroma`` CIELAB a and b over 100: a colorizer keeps the input's L, so its
+    own flicker is all in a and b, while the RGB figure also counts the L changes every
+    method shares (flow errors, lighting). Pairs at a new shot (``NEW_SHOT_TRUST``) are left
+    out: the colour there should change.
+    """
+    errors: list[float] = []
+    previous: tuple[np.ndarray, np.ndarray] | None = None
+    for frame, true_frame in zip(frames, truth, strict=True):
+        luma = cv2.cvtColor(true_frame, cv2.COLOR_RGB2GRAY)
+        values = image_to_lab(frame)[..., 1:] / 100 if chroma else frame.astype(np.float32) / 255
+        if previous is not None:
+            backward, trust = motion(previous[1], luma, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+            if trust.mean() >= NEW_SHOT_TRUST:
+                gap = values - warp(previous[0], backward)
+                errors.append(float(np.sum(gap**2, axis=-1)[trust].mean()))
+        previous = values, luma
+    return float(np.mean(errors)) if errors else 0.0

@@ -1,0 +1,294 @@
+"""Tests for video colorization (``colorize.video``, ``colorize.temporal``) on real encoded files.
+
+Every clip is written here with PyAV (H.264, AAC, MP3, PCM), a few frames of a small size, so
+the tests run offline in seconds; the bad inputs are real files of each kind. The models are
+the seeded random weights of ``conftest.py`` at a small working size: these tests check the
+plumbing and the temporal blend, not the quality of the colour (``bench/video.py`` does).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorize import InvalidVideoError, colorize_video
+from colorize.temporal import ColourCarrier, l_to_uint8, warping_error
+from colorize.video import STRIP_HEIGHT, colorize_frames, probe_video
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SMALL = 64  # working size: the network part of every test stays cheap
+
+
+def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth colour texture (random blobs) that optical flow can follow."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (height // 8 + 2, width // 8 + 2, 3), dtype=np.uint8)
+    big = torch.nn.functional.interpolate(torch.from_numpy(coarse).permute(2, 0, 1)[None].float(),
+                                          scale_factor=8, mode="bicubic", align_corners=False)
+    return big[0].permute(1, 2, 0).clamp(0, 255).byte().numpy()
+
+
+def panning(frames: int, height: int = 64, width: int = 96, step: int = 2, seed: int = 0) -> list[np.ndarray]:
+    """A camera panning right over a texture, ``step`` pixels per frame."""
+    scene = texture(height + 8, width + frames * step + 8, seed)
+    return [np.ascontiguousarray(scene[4 : 4 + height, 4 + i * step : 4 + i * step + width]) for i in range(frames)]
+
+
+def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 12, times: list[float] | None = None,
+               rotation: int = 0, audio: str | None = "aac", faststart: bool = False) -> Path:
+    """Encode ``frames`` (H.264, yuv420p) with ``audio`` (an encoder name) tone as long as the clip;
+    ``times`` (seconds) gives a variable frame rate."""
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        video = container.add_stream("libx264", rate=fps, options={"crf": "23", "preset": "ultrafast"})
+        video.height, video.width = frames[0].shape[:2]
+        video.pix_fmt = "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        video.set_display_rotation(rotation)
+        sound = container.add_stream(audio, rate=16000) if audio else None
+        for index, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = round(1000 * (times[index] if times else index / fps))
+            container.mux(video.encode(frame))
+        container.mux(video.encode())
+        if sound is not None:
+            _tone(container, sound, seconds=len(frames) / fps)
+    return path
+
+
+def _tone(container: av.container.OutputContainer, sound: av.audio.stream.AudioStream, seconds: float) -> None:
+    samples = np.sin(np.arange(int(16000 * seconds)) * 0.2).astype(np.float32)[None] * 0.3
+    frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+    frame.sample_rate, frame.pts = 16000, 0
+    container.mux(sound.encode(frame))
+    container.mux(sound.encode())
+
+
+def read_clip(path: Path) -> tuple[list[np.ndarray], list[float], av.container.InputContainer]:
+    """Every frame (RGB), its time in seconds, and the (closed) container to inspect."""
+    with av.open(str(path)) as container:
+        frames, times = [], []
+        for frame in container.decode(video=0):
+            frames.append(frame.to_ndarray(format="rgb24"))
+            times.append(float(frame.time))
+    return frames, times, container
+
+
+def stream_facts(path: Path) -> dict:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        first = next(container.decode(video))
+        return {
+            "codec": video.codec_context.name,
+            "pix_fmt": video.codec_context.pix_fmt,
+            "size": (first.width, first.height),
+            "rotation": first.rotation,
+            "audio": [s.codec_context.codec.canonical_name for s in container.streams.audio],
+            "format": container.format.name,
+        }
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# --- Good clips ---------------------------------------------------------------------------
+
+
+def test_colour_clip_keeps_size_timing_and_sound_and_plays_in_a_browser(tmp_path):
+    source = write_clip(tmp_path / "in.mp4", panning(10))
+    out = tmp_path / "out"
+    out.mkdir()
+    seen = []
+    result = colorize_video(source, out / "clip.mp4", working_size=SMALL, progress=lambda done, total: seen.append((done, total)))
+    facts = stream_facts(result.path)
+    assert facts == {"codec": "h264", "pix_fmt": "yuv420p", "size": (96, 64), "rotation": 0, "audio": ["aac"],
+                     "format": facts["format"]}
+    assert "mp4" in facts["format"]
+    frames, times, _ = read_clip(result.path)
+    assert times == pytest.approx([i / 12 for i in range(10)], abs=1e-3)
+    assert result.frames == 10 and seen[-1] == (10, 10) and [d for d, _ in seen] == list(range(1, 11))
+    assert np.mean([np.abs(f.astype(int) - f.mean(axis=-1, keepdims=True)).mean() for f in frames]) > 0.5  # not gray
+    assert result.strip.shape[0] == 2 * STRIP_HEIGHT and result.strip.shape[2] == 3
+    assert leftovers(out) == ["clip.mp4"]  # the temporary file was renamed, nothing else left
+
+
+def test_variable_frame_rate_timestamps_are_kept(tmp_path):
+    times = [0.0, 0.04, 0.2, 0.25, 0.5, 0.52, 0.9, 1.3]
+    source = write_clip(tmp_path / "vfr.mp4", panning(len(times)), times=times, audio=None)
+    result = colorize_video(source, tmp_path / "out.mp4", working_size=SMALL)
+    assert read_clip(result.path)[1] == pytest.approx(times, abs=2e-3)
+    assert stream_facts(result.path)["audio"] == []
+
+
+def test_portrait_phone_clip_keeps_its_rotation_and_the_strip_is_upright(tmp_path):
+    source = write_clip(tmp_path / "phone.mp4", panning(6, height=48, width=96), rotation=90)
+    assert probe_video(source).rotation == 90
+    result = colorize_video(source, tmp_path / "out.mp4", working_size=SMALL)
+    facts = stream_facts(result.path)
+    assert (facts["size"], facts["rotation"]) == ((96, 48), 90)  # coded landscape, shown portrait
+    assert result.strip.shape[1] == 4 * round(STRIP_HEIGHT * 48 / 96)  # four portrait thumbnails
+
+
+def test_sound_mp4_cannot_hold_is_reencoded_and_mp3_is_copied(tmp_path):
+    pcm = write_clip(tmp_path / "pcm.mov", panning(4), audio="pcm_s16le")
+    mp3 = write_clip(tmp_path / "mp3.mp4", panning(4), audio="libmp3lame")
+    assert stream_facts(colorize_video(pcm, tmp_path / "a.mp4", working_size=SMALL).path)["audio"] == ["aac"]
+    assert stream_facts(colorize_video(mp3, tmp_path / "b.mp4", working_size=SMALL).path)["audio"] == ["mp3"]
+
+
+def test_odd_sized_clip_loses_at_most_one_pixel_per_side(tmp_path):
+    frames = [np.ascontiguousarray(f[:63, :95]) for f in panning(3)]
+    with av.open(str(tmp_path / "odd.mkv"), "w") as container:  # yuv444p: H.264 that can hold odd sides
+        video = container.add_stream("libx264", rate=12, options={"preset": "ultrafast"})
+        video.height, video.width, video.pix_fmt = 63, 95, "yuv444p"
+        for frame in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(video.encode())
+    result = colorize_video(tmp_path / "odd.mkv", tmp_path / "out.mp4", working_size=SMALL)
+    assert stream_facts(result.path)["size"] == (94, 62)
+
+
+def test_4k_clip_is_coloured_at_full_size(tmp_path):
+    frame = np.repeat(np.repeat(texture(54, 96)[:54, :96], 40, axis=0), 40, axis=1)
+    source = write_clip(tmp_path / "uhd.mp4", [frame], audio=None)
+    result = colorize_video(source, tmp_path / "out.mp4", working_size=SMALL)
+    assert stream_facts(result.path)["size"] == (3840, 2160) and result.frames == 1
+
+
+def test_command_line_colours_clips_and_photos_and_reports_a_bad_clip(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_clip(folder / "clip.mp4", panning(5))
+    _corrupt(folder)
+    Image.fromarray(panning(1)[0]).save(folder / "photo.png")
+    done = subprocess.run([sys.executable, "-m", "colorize", str(folder), "--out", str(tmp_path / "out"), "--working-size", "64"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1  # one file failed
+    assert "failed:" in done.stderr and "corrupt.mp4" in done.stderr and "not a video we can read" in done.stderr
+    assert "frame/s" in done.stderr and "5/5" in done.stderr  # the good clip's progress bar
+    assert "2 of 3 files written" in done.stderr
+    assert leftovers(tmp_path / "out") == ["clip.mp4", "photo.png"]
+    assert stream_facts(tmp_path / "out" / "clip.mp4")["audio"] == ["aac"]
+
+
+# --- Bad clips ----------------------------------------------------------------------------
+
+
+def _corrupt(folder: Path) -> Path:
+    (folder / "corrupt.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    return folder / "corrupt.mp4"
+
+
+def _truncated_index_at_end(folder: Path) -> Path:
+    data = write_clip(folder / "whole.mp4", panning(8)).read_bytes()
+    (folder / "whole.mp4").unlink()
+    (folder / "cut.mp4").write_bytes(data[: len(data) // 2])  # the index (moov) is at the end: gone
+    return folder / "cut.mp4"
+
+
+def _truncated_index_first(folder: Path) -> Path:
+    frames = [texture(64, 96, seed) for seed in range(30)]  # noise-like: every frame costs bytes
+    data = write_clip(folder / "whole.mp4", frames, faststart=True, audio=None).read_bytes()
+    (folder / "whole.mp4").unlink()
+    (folder / "cut.mp4").write_bytes(data[: len(data) // 2])  # the index says 30 frames, half are there
+    return folder / "cut.mp4"
+
+
+def _no_streams(folder: Path) -> Path:
+    with av.open(str(folder / "empty.mp4"), "w") as container:  # MP4 drops a track with no frames
+        video = container.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        container.start_encoding()
+    return folder / "empty.mp4"
+
+
+def _zero_frames(folder: Path) -> Path:
+    with av.open(str(folder / "zero.mkv"), "w") as container:
+        video = container.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        _tone(container, container.add_stream("aac", rate=16000), seconds=0.5)
+    return folder / "zero.mkv"
+
+
+def _audio_only(folder: Path) -> Path:
+    with av.open(str(folder / "song.m4a"), "w") as container:
+        _tone(container, container.add_stream("aac", rate=16000), seconds=0.5)
+    return folder / "song.m4a"
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (_corrupt, "not a video we can read"),
+    (_truncated_index_at_end, "not a video we can read"),
+    (_truncated_index_first, "incomplete"),
+    (_no_streams, "no video track"),
+    (_zero_frames, "no frames"),
+    (_audio_only, "sound but no pictures"),
+    (lambda folder: folder / "missing.mp4", "There is no video file"),
+])
+def test_bad_clips_get_a_plain_message_and_leave_no_output(tmp_path, make, message):
+    source_folder, out = tmp_path / "in", tmp_path / "out"
+    source_folder.mkdir(), out.mkdir()
+    source = make(source_folder)
+    with pytest.raises(InvalidVideoError, match=message):
+        colorize_video(source, out / "clip.mp4", working_size=SMALL)
+    assert leftovers(out) == []
+
+
+def test_a_clip_over_the_length_limit_is_refused_before_any_work(tmp_path):
+    source = write_clip(tmp_path / "long.mp4", panning(12), fps=4)  # 3 s
+    with pytest.raises(InvalidVideoError, match="longer than the limit of 2 s"):
+        colorize_video(source, tmp_path / "out.mp4", working_size=SMALL, max_seconds=2)
+    assert not (tmp_path / "out.mp4").exists()
+    assert colorize_video(source, tmp_path / "out.mp4", working_size=SMALL, max_seconds=5).frames == 12
+
+
+# --- Temporal stability -------------------------------------------------------------------
+
+
+class FlickeringModel(torch.nn.Module):
+    """A real network stand-in whose colour jumps at random on every call: the worst case of
+    frame-by-frame colour, a steady blue-ish tint plus noise that differs from frame to frame."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tint = torch.nn.Parameter(torch.tensor([-5.0, -20.0]).view(1, 2, 1, 1))
+        self.generator = torch.Generator().manual_seed(0)
+
+    def forward(self, l: torch.Tensor) -> torch.Tensor:
+        jumps = torch.randn(l.shape[0], 2, 1, 1, generator=self.generator) * 15
+        return (self.tint + jumps).expand(-1, -1, *l.shape[2:])
+
+
+def test_steady_colour_flickers_far_less_than_frame_by_frame():
+    truth = panning(16, height=96, width=128, step=3)
+    gray = [np.repeat(f.mean(axis=-1, keepdims=True).astype(np.uint8), 3, axis=-1) for f in truth]
+    jumpy = list(colorize_frames(gray, FlickeringModel(), working_size=SMALL, steady=False))
+    steady = list(colorize_frames(gray, FlickeringModel(), working_size=SMALL, steady=True))
+    assert warping_error(steady, truth, chroma=True) < 0.5 * warping_error(jumpy, truth, chroma=True)
+    assert warping_error(gray, truth, chroma=True) < 1e-9  # no colour, no colour flicker
+
+
+def test_a_hard_cut_starts_the_colour_afresh():
+    carrier = ColourCarrier()
+    first, second = panning(2, seed=1), panning(1, seed=2)
+    red, blue = np.full((64, 96, 2), 30, np.float32), np.full((64, 96, 2), -30, np.float32)
+    shown = [carrier(l_to_uint8(frame.mean(axis=-1) / 2.55), ab) for frame, ab in [(first[0], red), (first[1], blue), (second[0], blue)]]
+    assert 0 < shown[1].mean() < 30  # same shot: the red is carried into the blue
+    np.testing.assert_array_equal(shown[2], blue)  # new shot: the new prediction alone
+    assert carrier.new_shots == 2
+
+
+def test_warping_error_is_zero_for_a_still_clip_and_grows_with_flicker():
+    still = panning(4, step=0)
+    flicker = [np.clip(f.astype(int) + (i % 2) * 40, 0, 255).astype(np.uint8) for i, f in enumerate(still)]
+    assert warping_error(still, still) == 0
+    assert warping_error(flicker, still) > 0.01
