@@ -15,7 +15,7 @@ Trust is the forward-backward check of Sundaram et al. 2010 (as used by Ruder et
 and Lai et al. 2018): following the flow to the previous frame and back must land near the
 start.
 
-``warping_error`` is the flicker measure of Lai et al. 2018 ("Learning Blind Video
+``warping_errors`` is the flicker measure of Lai et al. 2018 ("Learning Blind Video
 Temporal Consistency", ECCV): the mean squared difference between each output frame and the
 previous output frame warped onto it by the flow of the ground-truth frames, outside
 occlusions.
@@ -23,7 +23,7 @@ occlusions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -115,27 +115,36 @@ class ColourCarrier:
         return weight * warp(self._ab, backward) + (1 - weight) * ab
 
 
-def warping_error(frames: Iterable[np.ndarray], truth: Iterable[np.ndarray], chroma: bool = False) -> float:
-    """Lai et al. 2018's warping error of ``frames`` ((H, W, 3) uint8 RGB, in order).
+def warping_errors(videos: Mapping[str, Sequence[np.ndarray]], truth: Sequence[np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Lai et al. 2018's warping error of each video ((H, W, 3) uint8 RGB frames, in order):
+    ``{name: (RGB figure, chroma figure)}``.
 
     For each pair of consecutive frames: the mean over non-occluded pixels of the squared
     distance between frame t and frame t-1 warped onto it, with the flow and the occlusions of
     the ground truth (``truth``, the same frames in true colour; the flow runs on its gray,
-    DIS at the medium preset, full resolution). Distances are RGB on a 0..1 scale as in the
-    paper, or with ``chroma`` CIELAB a and b over 100: a colorizer keeps the input's L, so its
-    own flicker is all in a and b, while the RGB figure also counts the L changes every
-    method shares (flow errors, lighting). Pairs at a new shot (``NEW_SHOT_TRUST``) are left
-    out: the colour there should change.
+    DIS at the medium preset, full resolution, once for all videos). Distances are RGB on a
+    0..1 scale as in the paper, and CIELAB a, b over 100 (the chroma figure): a colorizer
+    keeps the input's L, so its own flicker is all in a and b, while the RGB figure also
+    counts the L changes every method shares (flow errors, lighting). Pairs at a new shot
+    (``NEW_SHOT_TRUST``) are left out: the colour there should change.
     """
-    errors: list[float] = []
-    previous: tuple[np.ndarray, np.ndarray] | None = None
-    for frame, true_frame in zip(frames, truth, strict=True):
-        luma = cv2.cvtColor(true_frame, cv2.COLOR_RGB2GRAY)
-        values = image_to_lab(frame)[..., 1:] / 100 if chroma else frame.astype(np.float32) / 255
-        if previous is not None:
-            backward, trust = motion(previous[1], luma, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-            if trust.mean() >= NEW_SHOT_TRUST:
-                gap = values - warp(previous[0], backward)
-                errors.append(float(np.sum(gap**2, axis=-1)[trust].mean()))
-        previous = values, luma
-    return float(np.mean(errors)) if errors else 0.0
+    sums = {name: np.zeros(2) for name in videos}
+    pairs = 0
+    for t in range(1, len(truth)):
+        previous, current = (cv2.cvtColor(truth[i], cv2.COLOR_RGB2GRAY) for i in (t - 1, t))
+        backward, trust = motion(previous, current, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        if trust.mean() < NEW_SHOT_TRUST:
+            continue
+        pairs += 1
+        for name, frames in videos.items():
+            sums[name] += [_warped_gap(frames[t - 1], frames[t], backward, trust, chroma) for chroma in (False, True)]
+    return {name: (float(total[0] / max(pairs, 1)), float(total[1] / max(pairs, 1))) for name, total in sums.items()}
+
+
+def _warped_gap(previous: np.ndarray, current: np.ndarray, backward: np.ndarray, trust: np.ndarray, chroma: bool) -> float:
+    """Mean squared distance between ``current`` and ``previous`` moved onto it, over ``trust``."""
+    def values(frame: np.ndarray) -> np.ndarray:
+        return image_to_lab(frame)[..., 1:] / 100 if chroma else frame.astype(np.float32) / 255
+
+    gap = values(current) - warp(values(previous), backward)
+    return float(np.sum(gap**2, axis=-1)[trust].mean())
