@@ -92,7 +92,7 @@ def camera_clip(photo: Path, frames: int, size: tuple[int, int] = (192, 320)) ->
 def quality_clips(frames: int) -> dict[str, list[np.ndarray]]:
     clips = {path.name: read_frames(path, frames) for path in sorted(DATA.glob("*.mp4"))}
     clips = {name: truth for name, truth in clips.items() if mean_chroma(truth[0]) >= 2}  # the colour clips
-    for photo in find_images([VAL])[:2]:
+    for photo in find_images([VAL])[:2] if VAL.is_dir() else []:
         clips[f"val {photo.stem} (camera)"] = camera_clip(photo, frames)
     return clips
 
@@ -198,6 +198,7 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["quality", "speed", "memory", "strip"])
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "video")
+    parser.add_argument("--strip", type=Path, default=ROOT / "assets" / "video-strip.png")
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"The video clips are not at {DATA}: set COLORIZE_VIDEO_DATA (see ../shared/data/video/README.md).")
@@ -219,7 +220,7 @@ def main() -> None:
             results["memory"] = measure_memory(DATA / "airplane_field.mp4", args.memory_frames, args.memory_working_size, scratch)
             results["memory_working_size"] = args.memory_working_size
         if "strip" not in args.skip:
-            still_strip(scratch, network, ROOT / "assets" / "video-strip.png")
+            still_strip(scratch, network, args.strip)
     write_report(args.out, results, table(results))
 
 

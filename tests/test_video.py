@@ -8,6 +8,8 @@ plumbing and the temporal blend, not the quality of the colour (``bench/video.py
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -294,3 +296,18 @@ def test_warping_error_is_zero_for_a_still_clip_and_grows_with_flicker():
     errors = warping_errors({"still": still, "flicker": flicker}, still)
     assert errors["still"] == (0, 0)
     assert errors["flicker"][0] > 0.01
+
+
+def test_video_benchmark_runs_on_tiny_clips(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("airplane_field.mp4", "cockatoo.mp4", "chaplin_bw.mp4"):
+        write_clip(data / name, panning(6, seed=len(name)), audio=None)
+    out = tmp_path / "video"
+    subprocess.run([sys.executable, "bench/video.py", "--frames", "4", "--speed-frames", "3", "--memory-frames", "3", "6",
+                    "--out", str(out), "--strip", str(tmp_path / "strip.png")], cwd=REPO_ROOT, check=True, timeout=300,
+                   env={**os.environ, "COLORIZE_VIDEO_DATA": str(data), "OMP_NUM_THREADS": "1"}, capture_output=True)
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert [row["clip"] for row in results["quality"]][:3] == ["airplane_field.mp4", "chaplin_bw.mp4", "cockatoo.mp4"]
+    assert results["quality_mean"]["truth"]["warping_rgb"] > 0 and results["speed"][0]["photos one by one"] > 0
+    assert set(results["memory"]) == {"3", "6"} and Image.open(tmp_path / "strip.png").height == 2 * STRIP_HEIGHT
