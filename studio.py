@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
@@ -28,21 +29,26 @@ from PIL import Image
 from colorize import ColorizeError, get_spec, has_weights
 from colorize.files import save_png
 from colorize.hints import Point, parse_colour
+from colorize.pipeline import merge_full_resolution
 from colorize.runtime import release_freed_memory
 from colorize.showcase import (
+    GUIDE_SIDE,
     METRIC_HEADERS,
     Photo,
     Prediction,
     available_guided_models,
     available_models,
     channel_gallery,
+    colorized_at,
     compare_models,
     comparison_table,
     full_resolution,
+    guide_canvas,
     metric_rows,
     open_photo,
     painted_strokes,
     predict,
+    preview_report,
     render,
     suggest_colour,
 )
@@ -158,7 +164,7 @@ def new_photo(path: str | None):
         return None, None, None, plain(error)
     finally:
         release_freed_memory()
-    return gr.update(), photo, {"background": photo.gray, "layers": [], "composite": photo.gray}, ""
+    return gr.update(), photo, clear_paint(photo), ""
 
 
 # --- Colorize tab -------------------------------------------------------------------------------
@@ -196,37 +202,49 @@ def download(prediction: Prediction | None, saturation: float) -> str | None:
 
 
 def colorize_api(path: str | None, model: str, saturation: float, working_size: int | None):
-    """``/colorize``: the full-resolution result, the note and the scores in one call."""
-    prediction = predict(_photo(path, None), model, working_size or None)
-    shown = render(prediction, saturation)
-    full = shown.full_resolution if shown.full_resolution is not None else full_resolution(prediction, saturation)
-    if shown.report is None:
-        return png_file(full, f"{_stem(prediction.photo)}-colorized"), BLACK_AND_WHITE, None
-    table = pd.DataFrame(metric_rows(shown.report), columns=METRIC_HEADERS)
-    return png_file(full, f"{_stem(prediction.photo)}-colorized"), "", table
+    """``/colorize``: the full-resolution result, the note and the scores in one call.
+
+    Scoring is plain numpy and PNG encoding is zlib, both single-threaded, so each runs on
+    the second core beside another step: the gray baseline's scores beside the network,
+    the PNG beside the prediction's scores.
+    """
+    photo = _photo(path, None)
+    with ThreadPoolExecutor(1) as helper:
+        baseline = helper.submit(lambda: photo.gray_scores)
+        prediction = predict(photo, model, working_size or None)
+        baseline.result()
+        colorized = merge_full_resolution(photo.preview, prediction.ab, saturation)
+        full = colorized if photo.preview.shape[:2] == photo.size else full_resolution(prediction, saturation)
+        written = helper.submit(png_file, full, f"{_stem(photo)}-colorized")
+        report = preview_report(photo, colorized)
+        if report is None:
+            return written.result(), BLACK_AND_WHITE, None
+        return written.result(), "", pd.DataFrame(metric_rows(report), columns=METRIC_HEADERS)
 
 
 # --- Guided tab ---------------------------------------------------------------------------------
 
 
 def _guided_note(prediction: Prediction, painted: bool, engine: str, saturation: float) -> tuple[str, str]:
-    shown = render(prediction, saturation)
+    """The canvas-sized result and what it shows: (picture, note)."""
+    colorized = colorized_at(prediction, saturation, GUIDE_SIDE)
+    report = preview_report(prediction.photo, colorized)
     if painted:
         note = "Coloured with your colours."
     elif get_spec(engine).automatic:
         note = "No paint yet: these are the model's own colours."
     else:
         note = "No paint yet: this engine only spreads colours you give it, so the photo stays gray."
-    if shown.report is not None:
-        note += f" PSNR {shown.report.model.psnr:.2f} dB against the real colours (gray baseline {shown.report.gray.psnr:.2f} dB)."
-    return png_file(shown.colorized, "guided"), note
+    if report is not None:
+        note += f" PSNR {report.model.psnr:.2f} dB against the real colours (gray baseline {report.gray.psnr:.2f} dB)."
+    return png_file(colorized, "guided"), note
 
 
 def guide(kept: Photo | None, canvas: dict | None, engine: str, saturation: float):
     """A stroke (or the button): the preview follows the paint; (prediction, picture, note).
 
-    Works on the screen-sized photo only, so a stroke on a 6000x4000 scan costs what it costs
-    on a 1024 px photo; the full-resolution file is made by ``download`` when asked for.
+    Works on the canvas-sized photo only, so a stroke on a 6000x4000 scan costs what it costs
+    on a small photo; the full-resolution file is made by ``download`` when asked for.
     """
     if kept is None:
         raise StudioError(NO_PHOTO)
@@ -260,13 +278,16 @@ def pick_colour(kept: Photo | None, event: gr.SelectData):
     """The automatic model's colour where the result was clicked becomes the brush colour."""
     if kept is None:
         raise StudioError(NO_PHOTO)
-    colour = suggest_colour(kept, *event.index, model=available_models()[0])
+    colour = suggest_colour(kept, *event.index, model=available_models()[0], side=GUIDE_SIDE)
     return colour, gr.ImageEditor(brush=brush(colour))
 
 
 def clear_paint(kept: Photo | None):
     """The gray photo back on the canvas, with no paint."""
-    return None if kept is None else {"background": kept.gray, "layers": [], "composite": kept.gray}
+    if kept is None:
+        return None
+    gray = guide_canvas(kept)
+    return {"background": gray, "layers": [], "composite": gray}
 
 
 # --- Compare and Learn tabs ---------------------------------------------------------------------

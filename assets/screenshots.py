@@ -1,4 +1,4 @@
-"""Screenshots of every studio tab on the shipped weights, for the README.
+"""Screenshots of every studio tab on the shipped weights, and of a phone screen, for the README.
 
     python assets/screenshots.py        # needs Debian's chromium; writes assets/studio-*.png
 """
@@ -27,7 +27,7 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.LAUNCH)
     photo = next(path for path in app.example_files() if path.endswith("astronaut.png"))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
@@ -45,10 +45,10 @@ def main() -> None:
         page.mouse.down()
         page.mouse.move(x + box["width"] * 0.2, y, steps=10)  # a blue stroke across the orange suit
         page.mouse.up()
-        expect(page.locator("#guided-note")).to_contain_text("your strokes", timeout=WAIT)
+        expect(page.locator("#guided-note")).to_contain_text("your colours", timeout=WAIT)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(ROOT / "assets/studio-guided.png"), full_page=True)
-        page.get_by_role("tab", name="Compare all models").click()
+        page.get_by_role("tab", name="Compare").click()
         page.locator("#compare-btn").click()
         expect(page.locator("#compare-metrics")).to_contain_text("gray baseline", timeout=WAIT)
         page.screenshot(path=str(ROOT / "assets/studio-compare.png"), full_page=True)
@@ -56,6 +56,14 @@ def main() -> None:
         page.locator("#channels-btn").click()
         expect(page.locator("#channels img")).to_have_count(6, timeout=WAIT)
         page.screenshot(path=str(ROOT / "assets/studio-learn.png"), full_page=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        phone.goto(f"http://127.0.0.1:{port}/")
+        phone.locator("#input-image input[type=file]").set_input_files(photo)
+        expect(phone.locator("#input-image img").first).to_be_visible(timeout=WAIT)
+        phone.locator("#run-btn").click()
+        expect(phone.locator("#metrics")).to_contain_text("PSNR", timeout=WAIT)
+        phone.wait_for_timeout(1000)
+        phone.screenshot(path=str(ROOT / "assets/studio-phone.png"))  # the first screen, as a phone shows it
         browser.close()
     app.demo.close()
 

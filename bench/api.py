@@ -1,13 +1,17 @@
-"""The studio as an API client meets it: latency of /colorize and the server's memory.
+"""The studio as an API client meets it: latency of /colorize, the server's memory, and
+the time one guided stroke takes on a big photo.
 
     python bench/api.py                      # -> bench/results/api.{md,json}
-    python bench/api.py --repeats 10 --no-memory
+    python bench/api.py --repeats 10 --no-memory --no-guided
 
 ``python app.py`` runs in a fresh process; ``gradio_client`` sends a 1024x768 JPEG to
 ``/colorize`` (the default model, scores included, every output downloaded) and the median
 round trip is reported. Then 20 mixed requests (two of them 6000x4000 photos, guided runs
 and comparisons among the rest) go through the same server, its resident memory (VmRSS) is
-read after them and again after it idled, and its peak (VmHWM) over the whole run.
+read after them and again after it idled, and its peak (VmHWM) over the whole run. Last,
+in this process, a stroke on a 6000x4000 photo: the studio's handler (the preview-sized
+working image) against what a stroke used to cost (the whole photo colorized at full size
+and written out as a preview and a full-size PNG).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from colorize.zoo import DEFAULT_MODEL, get_spec  # noqa: E402
 from memory import _free_port, _wait_until_up  # noqa: E402
 from report import write_report  # noqa: E402
+from PIL import Image  # noqa: E402
 from speed import photo_jpeg  # noqa: E402
 
 IDLE_S = 20
@@ -75,12 +80,45 @@ def mixed_requests(client, small: Path, big: Path) -> int:
     return calls
 
 
+def stroke_s(big: Path, repeats: int) -> dict:
+    """Seconds per guided stroke on ``big``, per engine: now (preview) and before (full size)."""
+    import numpy as np
+    import torch
+
+    import studio
+    from colorize import keep_freed_memory
+    from colorize.showcase import available_guided_models, showcase
+
+    keep_freed_memory()
+    torch.set_num_threads(2)
+    photo = studio.new_photo(str(big))[1]
+    layer = np.zeros((*photo.preview.shape[:2], 4), np.uint8)
+    layer[300:330, 200:600] = (46, 134, 222, 153)  # one semi-transparent blue stroke
+    canvas = {"background": photo.gray, "layers": [layer], "composite": None}
+    figures = {}
+    for engine in available_guided_models():
+        studio.guide(photo, canvas, engine, 1.0)  # warm-up: weights loaded
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            studio.guide(photo, canvas, engine, 1.0)
+            times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        full = showcase(str(big), engine, hints=np.asarray(Image.fromarray(layer).resize(photo.size[::-1])))
+        studio.png_file(full.colorized, "before-preview")
+        studio.png_file(full.full_resolution, "before-full")
+        figures[engine] = {"stroke_s": statistics.median(times), "before_s": time.perf_counter() - start}
+        print(f"{engine}: {figures[engine]}", file=sys.stderr)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     from gradio_client import Client
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the 20 mixed requests")
+    parser.add_argument("--no-guided", dest="guided", action="store_false", help="skip the guided strokes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/api")
     args = parser.parse_args(argv)
     port = _free_port()
@@ -103,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(IDLE_S)
                 results["rss_idle_mb"] = memory_mb(server.pid, "VmRSS")
                 results["peak_mb"] = memory_mb(server.pid, "VmHWM")
-        client.close()
+            client.close()
+            server.terminate()
+            server.wait(10)
+            if args.guided:
+                results["guided_6000x4000"] = stroke_s(big, 3)
     finally:
         server.terminate()
         server.wait(10)
@@ -114,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"Server memory after {results['requests']} mixed requests (two 6000x4000 photos): "
                      f"RSS **{results['rss_after_mb']:.0f} MB**, after {IDLE_S} s idle **{results['rss_idle_mb']:.0f} MB**, "
                      f"peak {results['peak_mb']:.0f} MB.")
-    write_report(args.out, results, "\n".join(lines))
+    for engine, each in results.get("guided_6000x4000", {}).items():
+        lines.append(f"Guided stroke on a 6000x4000 photo, {engine}: **{each['stroke_s']:.2f} s** "
+                     f"(before, the whole photo at full size: {each['before_s']:.1f} s).")
+    write_report(args.out, results, "\n\n".join(lines))
     return 0
 
 

@@ -27,6 +27,7 @@ from .pipeline import merge_full_resolution, predict_colour
 from .zoo import DEFAULT_MODEL, MODELS, list_guided_models, list_models
 
 PREVIEW_SIDE = 1024   # longest side of images sent to the browser
+GUIDE_SIDE = 640      # longest side of the guided canvas and its live result (shown 420 px high)
 METRICS_SIDE = 256    # short side at which scores are computed, as on the validation set
 
 METRIC_GUIDE = """**How to read the scores.** Each one compares the colours with the real photo's. The *gray
@@ -80,8 +81,6 @@ class Photo:
     size: tuple[int, int]
     preview: np.ndarray
     truth_small: np.ndarray | None
-    gray_scores: Scores | None
-    truth_colourfulness: float
 
     @property
     def has_ground_truth(self) -> bool:
@@ -91,6 +90,12 @@ class Photo:
     def gray(self) -> np.ndarray:
         """The gray preview, made when first shown (an API call never needs it)."""
         return gray_image(self.preview)
+
+    @functools.cached_property
+    def gray_scores(self) -> Scores | None:
+        """The gray baseline's scores, made once per photo (a caller may start them early,
+        on another thread, while the network runs)."""
+        return None if self.truth_small is None else score(gray_image(self.truth_small), self.truth_small)
 
 
 @dataclass(frozen=True)
@@ -121,15 +126,12 @@ def open_photo(image: ImageSource) -> Photo:
     6000x4000 scan); refuses unreadable files with a plain-language ``ColorizeError``."""
     full = load_image(image)
     shown = preview(full)
-    truth = None if is_grayscale(full) else _metrics_size(shown)
-    gray_small = None if truth is None else gray_image(truth)
+    truth = None if is_grayscale(shown) else _metrics_size(shown)
     return Photo(
         source=image if isinstance(image, (str, Path)) else full,
         size=full.shape[:2],
         preview=shown,
         truth_small=truth,
-        gray_scores=None if truth is None else score(gray_small, truth),
-        truth_colourfulness=0.0 if truth is None else colourfulness(truth),
     )
 
 
@@ -146,17 +148,32 @@ def predict(photo: Photo, model: str = "default", working_size: int | None = Non
     return Prediction(photo, predict_colour(photo.preview, model, hints=_scaled_hints(hints, photo), working_size=working_size))
 
 
+def preview_report(photo: Photo, colorized: np.ndarray) -> Report | None:
+    """Scores of a colorized preview against the photo's colours, or None for a black-and-white photo."""
+    if not photo.has_ground_truth:
+        return None
+    return Report(model=score(_metrics_size(colorized), photo.truth_small), gray=photo.gray_scores,
+                  target_colourfulness=colourfulness(photo.truth_small))
+
+
 def render(prediction: Prediction, saturation: float = 1.0) -> Showcase:
     """The previews and scores at a colour strength, from the kept prediction (no network)."""
     photo = prediction.photo
     colorized = merge_full_resolution(photo.preview, prediction.ab, saturation)
-    scores = None
-    if photo.has_ground_truth:
-        scores = Report(model=score(_metrics_size(colorized), photo.truth_small), gray=photo.gray_scores,
-                        target_colourfulness=photo.truth_colourfulness)
     full = colorized if photo.preview.shape[:2] == photo.size else None
     return Showcase(gray=photo.gray, colorized=colorized, truth=photo.preview if photo.has_ground_truth else None,
-                    full_resolution=full, report=scores)
+                    full_resolution=full, report=preview_report(photo, colorized))
+
+
+def colorized_at(prediction: Prediction, saturation: float = 1.0, side: int = PREVIEW_SIDE) -> np.ndarray:
+    """Only the colorized picture, at most ``side`` px long: what a live stroke redraws."""
+    return merge_full_resolution(preview(prediction.photo.preview, side), prediction.ab, saturation)
+
+
+def guide_canvas(photo: Photo) -> np.ndarray:
+    """The gray photo a person paints on, at ``GUIDE_SIDE``: the live result of each stroke is
+    drawn at this size too, so a stroke costs the same on a phone snapshot and a 24 MP scan."""
+    return gray_image(preview(photo.preview, GUIDE_SIDE))
 
 
 def full_resolution(prediction: Prediction, saturation: float = 1.0) -> np.ndarray:
@@ -193,11 +210,11 @@ def colour_at(image: np.ndarray, x: int, y: int) -> str:
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
-def suggest_colour(image: ImageSource | Photo, x: int, y: int, model: str = "default") -> str:
-    """The automatic model's colour at (x, y) of the photo's screen preview: a starting
+def suggest_colour(image: ImageSource | Photo, x: int, y: int, model: str = "default", side: int = PREVIEW_SIDE) -> str:
+    """The automatic model's colour at (x, y) of the photo's preview at ``side``: a starting
     value for the brush when the user does not know the exact colour."""
     photo = image if isinstance(image, Photo) else open_photo(image)
-    return colour_at(render(predict(photo, model)).colorized, x, y)
+    return colour_at(colorized_at(predict(photo, model), side=side), x, y)
 
 
 def metric_rows(result: Report) -> list[list]:

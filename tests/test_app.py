@@ -20,7 +20,7 @@ from PIL import Image
 import app
 import studio
 from colorize.color import image_to_lab
-from colorize.showcase import PREVIEW_SIDE, available_guided_models, available_models
+from colorize.showcase import GUIDE_SIDE, PREVIEW_SIDE, available_guided_models, available_models, guide_canvas
 from colorize.zoo import MODELS, ModelSpec, register_model
 from conftest import free_port, smooth_colour_photo
 
@@ -36,7 +36,7 @@ def pixels(path: str) -> np.ndarray:
 
 def opened(path) -> studio.Photo:
     _, photo, canvas, status = studio.new_photo(str(path))
-    assert status == "" and np.array_equal(canvas["background"], photo.gray)
+    assert status == "" and np.array_equal(canvas["background"], guide_canvas(photo))
     return photo
 
 
@@ -92,12 +92,14 @@ def test_big_photo_is_kept_small_and_read_again_only_for_the_download(tmp_path):
     Image.fromarray(smooth_colour_photo(1500, 2400)).save(path, quality=90)
     photo = opened(path)
     assert max(photo.preview.shape[:2]) == PREVIEW_SIDE and photo.size == (1500, 2400)
-    layer = np.zeros((*photo.preview.shape[:2], 4), np.uint8)
-    layer[200:300, 300:500] = (30, 80, 220, 153)  # a semi-transparent blue stroke on the preview
-    canvas = {"background": photo.gray, "layers": [layer], "composite": None}
+    canvas = studio.clear_paint(photo)
+    assert max(canvas["background"].shape[:2]) == GUIDE_SIDE  # strokes are drawn on a canvas-sized photo
+    layer = np.zeros((*canvas["background"].shape[:2], 4), np.uint8)
+    layer[100:200, 200:300] = (30, 80, 220, 153)  # a semi-transparent blue stroke
+    canvas["layers"] = [layer]
     prediction, result, note = studio.guide(photo, canvas, "levin", 1.0)
-    assert pixels(result).shape[:2] == photo.preview.shape[:2] and "your colours" in note
-    assert image_to_lab(pixels(result))[250, 400, 2] < -15  # blue where painted
+    assert pixels(result).shape[:2] == layer.shape[:2] and "your colours" in note
+    assert image_to_lab(pixels(result))[150, 250, 2] < -15  # blue where painted
     assert Image.open(studio.download(prediction, 1.0)).size == (2400, 1500)
 
 
