@@ -36,7 +36,6 @@ from colorize.showcase import (
     METRIC_HEADERS,
     Photo,
     Prediction,
-    available_guided_models,
     available_models,
     channel_gallery,
     colorized_at,
