@@ -23,6 +23,7 @@ occlusions.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import cv2
@@ -55,12 +56,23 @@ def dis_flow(first: np.ndarray, second: np.ndarray, preset: int = cv2.DISOPTICAL
     return cv2.DISOpticalFlow_create(preset).calc(first, second, None)
 
 
+@functools.lru_cache(maxsize=4)
+def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel's x and y, (H, W) float32 each: made once per frame size."""
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return xs, ys
+
+
+def _targets(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pixel's flow points: ``p + flow[p]`` as x and y maps."""
+    xs, ys = _pixel_grid(*flow.shape[:2])
+    return xs + flow[..., 0], ys + flow[..., 1]
+
+
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample ``image`` at ``p + flow[p]`` for every pixel p (bilinear, edges repeated): the
     previous frame moved onto the current one when ``flow`` goes from current to previous."""
-    height, width = flow.shape[:2]
-    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(image, *_targets(flow), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def trusted(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
@@ -70,11 +82,10 @@ def trusted(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     Occluded pixels fail because the forward flow at their match belongs to whatever hides them.
     """
     height, width = backward.shape[:2]
-    returned = warp(forward, backward)
+    xs, ys = _targets(backward)
+    returned = cv2.remap(forward, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     gap = np.sum((backward + returned) ** 2, axis=-1)
     bound = _FB_RELATIVE * (np.sum(backward**2, axis=-1) + np.sum(returned**2, axis=-1)) + _FB_ABSOLUTE
-    xs = np.arange(width, dtype=np.float32) + backward[..., 0]
-    ys = np.arange(height, dtype=np.float32)[:, None] + backward[..., 1]
     inside = (xs >= 0) & (xs <= width - 1) & (ys >= 0) & (ys <= height - 1)
     return (gap <= bound) & inside
 
