@@ -11,6 +11,7 @@ the next action; the API gets them as exceptions. Neither ever shows a server pa
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import re
 import shutil
@@ -114,8 +115,9 @@ def png_file(image: np.ndarray | None, name: str) -> str | None:
         return None
     now = time.time()
     for old in SCRATCH.iterdir():
-        if now - old.stat().st_mtime > MAX_AGE_S:
-            shutil.rmtree(old, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):  # another request may be sweeping too
+            if now - old.stat().st_mtime > MAX_AGE_S:
+                shutil.rmtree(old, ignore_errors=True)
     path = Path(tempfile.mkdtemp(dir=SCRATCH)) / f"{name}.png"
     save_png(Image.fromarray(image), path)
     return str(path)

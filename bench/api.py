@@ -2,7 +2,7 @@
 the time one guided stroke takes on a big photo.
 
     python bench/api.py                      # -> bench/results/api.{md,json}
-    python bench/api.py --repeats 10 --no-memory --no-guided
+    python bench/api.py --repeats 10 --parts latency guided
 
 ``python app.py`` runs in a fresh process; ``gradio_client`` sends a 1024x768 JPEG to
 ``/colorize`` (the default model, scores included, every output downloaded) and the median
@@ -34,6 +34,7 @@ from PIL import Image  # noqa: E402
 from speed import photo_jpeg  # noqa: E402
 
 IDLE_S = 20
+PARTS = ["latency", "memory", "guided"]
 SIZE = get_spec(DEFAULT_MODEL).working_size
 
 
@@ -92,9 +93,11 @@ def stroke_s(big: Path, repeats: int) -> dict:
     keep_freed_memory()
     torch.set_num_threads(2)
     photo = studio.new_photo(str(big))[1]
-    layer = np.zeros((*photo.preview.shape[:2], 4), np.uint8)
-    layer[300:330, 200:600] = (46, 134, 222, 153)  # one semi-transparent blue stroke
-    canvas = {"background": photo.gray, "layers": [layer], "composite": None}
+    canvas = studio.clear_paint(photo)
+    height, width = canvas["background"].shape[:2]
+    layer = np.zeros((height, width, 4), np.uint8)
+    layer[height // 2 : height // 2 + height // 20, width // 5 : width * 3 // 5] = (46, 134, 222, 153)  # a blue stroke
+    canvas["layers"] = [layer]
     figures = {}
     for engine in available_guided_models():
         studio.guide(photo, canvas, engine, 1.0)  # warm-up: weights loaded
@@ -117,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the 20 mixed requests")
-    parser.add_argument("--no-guided", dest="guided", action="store_false", help="skip the guided strokes")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=PARTS, help="what to measure (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/api")
     args = parser.parse_args(argv)
     port = _free_port()
@@ -132,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             small, big = Path(scratch) / "1024x768.jpg", Path(scratch) / "6000x4000.jpg"
             small.write_bytes(photo_jpeg(1024, 768))
             big.write_bytes(photo_jpeg(6000, 4000))
-            times = latency_s(client, small, args.repeats)
-            results["colorize_1024x768_s"] = {"median": statistics.median(times), "min": min(times), "max": max(times)}
-            print(f"/colorize 1024x768: median {statistics.median(times):.3f} s", file=sys.stderr)
-            if args.memory:
+            if "latency" in args.parts:
+                times = latency_s(client, small, args.repeats)
+                results["colorize_1024x768_s"] = {"median": statistics.median(times), "min": min(times), "max": max(times)}
+            if "memory" in args.parts:
                 results["requests"] = mixed_requests(client, small, big)
                 results["rss_after_mb"] = memory_mb(server.pid, "VmRSS")
                 time.sleep(IDLE_S)
@@ -144,15 +146,17 @@ def main(argv: list[str] | None = None) -> int:
             client.close()
             server.terminate()
             server.wait(10)
-            if args.guided:
-                results["guided_6000x4000"] = stroke_s(big, 3)
+            if "guided" in args.parts:
+                results["guided_6000x4000"] = stroke_s(big, args.repeats)
     finally:
         server.terminate()
         server.wait(10)
-    timing = results["colorize_1024x768_s"]
-    lines = [f"`/colorize` through gradio_client, 1024x768 JPEG, default model, {args.repeats} calls: "
-             f"median **{timing['median']:.3f} s** (min {timing['min']:.3f}, max {timing['max']:.3f})."]
-    if args.memory:
+    lines = []
+    if "latency" in args.parts:
+        timing = results["colorize_1024x768_s"]
+        lines.append(f"`/colorize` through gradio_client, 1024x768 JPEG, default model, {args.repeats} calls: "
+                     f"median **{timing['median']:.3f} s** (min {timing['min']:.3f}, max {timing['max']:.3f}).")
+    if "memory" in args.parts:
         lines.append(f"Server memory after {results['requests']} mixed requests (two 6000x4000 photos): "
                      f"RSS **{results['rss_after_mb']:.0f} MB**, after {IDLE_S} s idle **{results['rss_idle_mb']:.0f} MB**, "
                      f"peak {results['peak_mb']:.0f} MB.")

@@ -27,7 +27,7 @@ from .pipeline import merge_full_resolution, predict_colour
 from .zoo import DEFAULT_MODEL, MODELS, list_guided_models, list_models
 
 PREVIEW_SIDE = 1024   # longest side of images sent to the browser
-GUIDE_SIDE = 640      # longest side of the guided canvas and its live result (shown 420 px high)
+GUIDE_SIDE = 512      # longest side of the guided canvas and its live result (shown at most 420 px high)
 METRICS_SIDE = 256    # short side at which scores are computed, as on the validation set
 
 METRIC_GUIDE = """**How to read the scores.** Each one compares the colours with the real photo's. The *gray
@@ -152,7 +152,10 @@ def preview_report(photo: Photo, colorized: np.ndarray) -> Report | None:
     """Scores of a colorized preview against the photo's colours, or None for a black-and-white photo."""
     if not photo.has_ground_truth:
         return None
-    return Report(model=score(_metrics_size(colorized), photo.truth_small), gray=photo.gray_scores,
+    small = _metrics_size(colorized)
+    if small.shape != photo.truth_small.shape:  # a smaller preview (the guided canvas) can round one pixel apart
+        small = np.asarray(Image.fromarray(colorized).resize(photo.truth_small.shape[1::-1], Image.Resampling.LANCZOS))
+    return Report(model=score(small, photo.truth_small), gray=photo.gray_scores,
                   target_colourfulness=colourfulness(photo.truth_small))
 
 

@@ -60,3 +60,12 @@ def test_suggested_colour_is_the_automatic_models_colour_at_the_point(colour_pho
     assert suggest_colour(colour_photo, 30, 20) == colour_at(shown, 30, 20)
     assert colour_at(shown, 10_000, -5) == colour_at(shown, shown.shape[1] - 1, 0)  # clamped to the picture
     assert len(suggest_colour(colour_photo, 30, 20)) == 7
+
+
+def test_a_smaller_preview_is_scored_against_the_same_truth():
+    from colorize.showcase import colorized_at, open_photo, predict, preview_report
+
+    photo = open_photo(smooth_colour_photo(683, 1024))  # 342 x 512 at the canvas size: 383 px wide at 256, the truth 384
+    small = colorized_at(predict(photo, "shallow"), 1.0, 512)
+    assert small.shape == (342, 512, 3)
+    assert preview_report(photo, small).model.psnr > preview_report(photo, np.zeros_like(small)).model.psnr
