@@ -105,7 +105,8 @@ def reports_by_source(reports: Sequence[Report], sources: Sequence[str]) -> dict
         groups.setdefault(source, []).append(each)
         side = "ImageNet sources" if source in IMAGENET_SOURCES else "other sources"
         groups.setdefault(side, []).append(each)
-    order = sorted(name for name in groups if name.islower()) + ["ImageNet sources", "other sources"]
+    sides = ["ImageNet sources", "other sources"]
+    order = sorted(name for name in groups if name not in sides) + sides
     return {f"{name} ({len(groups[name])})": mean_report(groups[name]) for name in order if name in groups}
 
 

@@ -18,7 +18,7 @@ from .errors import ColorizeError
 
 CHECKPOINTS_DIR = Path(os.environ.get("COLORIZE_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
 
-DEFAULT_MODEL = "unet"
+DEFAULT_MODEL = "effnet-unet"
 """What the name ``default`` resolves to: the best automatic model on ../shared/data/val."""
 
 

