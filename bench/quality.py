@@ -1,7 +1,7 @@
 """The evaluation report: every automatic model on the validation set, and two picture grids.
 
     python bench/quality.py          # -> bench/results/quality.{md,json}, assets/comparison.png, assets/bw-photos.png,
-                                     #    assets/contact-val.png, assets/contact-bw.png
+                                     #    assets/contact-val.jpg, assets/contact-bw.jpg
 
 The numbers are ``python -m colorize.evaluate`` over ``../shared/data/val`` for every model
 with weights, the gray baseline first: that is the number to beat. The figures show what
@@ -139,11 +139,11 @@ def contact_sheets(args: argparse.Namespace, models: list[str]) -> None:
     by_name = {path.stem: path for path in eval_photo_paths(args.val)}
     chosen = [resize_short_side(load_image(by_name[name]), args.size) for name in args.contact_val if name in by_name]
     if chosen:
-        picture_grid(comparison_rows(models, chosen, True), ["gray input", *models, "ground truth"], args.figures / "contact-val.png")
+        picture_grid(comparison_rows(models, chosen, True), ["gray input", *models, "ground truth"], args.figures / "contact-val.jpg")
     old = load_eval_photos(args.bw, args.size)
     if old:
         chosen = [old[i % len(old)] for i in args.contact_bw]
-        picture_grid(comparison_rows(models, chosen, False), ["old photo", *models], args.figures / "contact-bw.png")
+        picture_grid(comparison_rows(models, chosen, False), ["old photo", *models], args.figures / "contact-bw.jpg")
 
 
 if __name__ == "__main__":

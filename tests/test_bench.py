@@ -83,7 +83,7 @@ def test_quality_benchmark_writes_the_table_and_both_figures(tmp_path, photo_fol
     assert results["images"] == 3 and results["models"]["shallow"]["psnr"] > 0 and results["gray_baseline"]["psnr"] > 0
     assert "| gray baseline |" in out.with_suffix(".md").read_text()
     assert Image.open(figures / "comparison.png").size[0] > Image.open(figures / "bw-photos.png").size[0] / 2
-    val_sheet, bw_sheet = Image.open(figures / "contact-val.png"), Image.open(figures / "contact-bw.png")
+    val_sheet, bw_sheet = Image.open(figures / "contact-val.jpg"), Image.open(figures / "contact-bw.jpg")
     assert val_sheet.size[0] > bw_sheet.size[0] and val_sheet.size[1] > bw_sheet.size[1]  # 3 vs 2 columns, 2 vs 1 rows
 
 
