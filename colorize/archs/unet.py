@@ -34,24 +34,34 @@ class UpBlock(nn.Module):
         return self.refine(torch.cat([x, skip], dim=1))
 
 
-class ResNetUNet(ColorizationModel):
-    def __init__(self, in_channels: int = 1, decoder_widths: tuple[int, ...] = (256, 128, 64, 64, 32)) -> None:
+class EncoderUNet(ColorizationModel):
+    """A U-Net decoder over any encoder that returns five maps at 1/2, 1/4, 1/8, 1/16 and 1/32
+    of the input size (with ``encoder_channels``): five 2x upsamplings, each joined with the
+    encoder map of its size, the last with the input itself."""
+
+    def __init__(self, encoder: nn.Module, encoder_channels: tuple[int, ...], in_channels: int,
+                 decoder_widths: tuple[int, ...]) -> None:
         super().__init__()
-        self.encoder = ResNet18Encoder(in_channels)
-        stem, f1, f2, f3, f4 = ResNet18Encoder.channels
+        self.encoder = encoder
+        f0, f1, f2, f3, f4 = encoder_channels
         d4, d3, d2, d1, d0 = decoder_widths
         self.up4 = UpBlock(f4, f3, d4)            # 1/32 -> 1/16
         self.up3 = UpBlock(d4, f2, d3)            # 1/16 -> 1/8
         self.up2 = UpBlock(d3, f1, d2)            # 1/8  -> 1/4
-        self.up1 = UpBlock(d2, stem, d1)          # 1/4  -> 1/2
+        self.up1 = UpBlock(d2, f0, d1)            # 1/4  -> 1/2
         self.up0 = UpBlock(d1, in_channels, d0)   # 1/2  -> 1/1, skip = the input itself
         self.head = nn.Conv2d(d0, 2, 1)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        stem, f1, f2, f3, f4 = self.encoder(x)
+        f0, f1, f2, f3, f4 = self.encoder(x)
         y = self.up4(f4, f3)
         y = self.up3(y, f2)
         y = self.up2(y, f1)
-        y = self.up1(y, stem)
+        y = self.up1(y, f0)
         y = self.up0(y, x)
         return self.head(y)
+
+
+class ResNetUNet(EncoderUNet):
+    def __init__(self, in_channels: int = 1, decoder_widths: tuple[int, ...] = (256, 128, 64, 64, 32)) -> None:
+        super().__init__(ResNet18Encoder(in_channels), ResNet18Encoder.channels, in_channels, decoder_widths)
