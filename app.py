@@ -33,8 +33,12 @@ INTRO = ("# colorize studio\nBring colour back to black-and-white photos: upload
          "A *colour* photo is turned gray first, so you can see how close the colours come to the real ones.")
 GUIDED_HELP = ("Know a colour (the dress was blue)? Paint it on the photo and the whole photo follows. Only the "
                "hue of your paint counts; lightness comes from the photo. Not sure? Click the result to pick up its colour.")
+VIDEO_HELP = ("Colour a black-and-white film clip: the colour holds steady from frame to frame and the sound is kept. "
+              f"Clips up to {MAX_UPLOAD.removesuffix('mb')} MB and {studio.MAX_CLIP_SECONDS} seconds; the model is the one "
+              "chosen on the left. The result is an MP4 (H.264 with AAC sound) that plays anywhere.")
 # Phones: a short header and upload box, so the button and the result fit on the first screen;
-# no page-wide sideways scrolling (wide tables scroll inside themselves).
+# no page-wide sideways scrolling (wide tables scroll inside themselves); tabs padded narrowly
+# enough that all five fit on one line, none tucked into a "More tabs" menu.
 CSS = """
 .gradio-container { overflow-x: hidden; }
 #metrics, #compare-metrics { max-width: 100%; overflow-x: auto; }
@@ -42,6 +46,7 @@ CSS = """
   #intro h1 { font-size: 1.5em; margin-bottom: 0; }
   #intro p { display: none; }
   #input-image { height: 220px !important; }
+  #tabs .tab-container > button { padding: 0 var(--size-2); }
 }
 """
 LAUNCH = dict(max_file_size=MAX_UPLOAD, css=CSS)
@@ -173,6 +178,26 @@ def learn_tab(shared: Shared) -> list:
     return [channels]
 
 
+def video_tab(shared: Shared) -> None:
+    """Its own upload and results: a new photo leaves them be."""
+    with gr.Tab("Video"):
+        gr.Markdown(VIDEO_HELP, elem_id="video-help")
+        with gr.Row():
+            clip = gr.Video(label="Your clip", sources=["upload"], elem_id="input-video")
+            coloured = gr.Video(label="Colorized clip", interactive=False, elem_id="output-video")
+        run = gr.Button("Colorize clip", variant="primary", elem_id="video-btn")
+        strip = gr.Image(label="Gray frames (top) and their colour (bottom)", format="png", interactive=False,
+                         elem_id="video-strip")
+        download = gr.File(label="Colorized clip (MP4)", elem_id="video-download")
+        api = gr.Button(visible=False)
+    outputs = [coloured, strip, download]
+    one_clip_at_a_time = dict(concurrency_limit=1, concurrency_id="video")
+    run.click(studio.for_page(studio.colorize_clip, 3), [clip, shared.model], [*outputs, shared.status], api_name=False,
+              **one_clip_at_a_time)
+    api.click(studio.for_api(studio.colorize_clip), [clip, shared.model], outputs, api_name="video", **one_clip_at_a_time)
+    clip.change(lambda: [None] * len(outputs), None, outputs, api_name=False)
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="colorize studio", delete_cache=(studio.MAX_AGE_S, studio.MAX_AGE_S)) as demo:
         gr.Markdown(INTRO, elem_id="intro")
@@ -195,8 +220,9 @@ def build_demo() -> gr.Blocks:
                                         sources=(), transforms=(), layers=False, brush=studio.brush(), elem_id="guide-canvas",
                                         height=420, render=False)
                 shared = Shared(photo, gr.State(time_to_live=studio.MAX_AGE_S), model, saturation, working_size, run, status, canvas)
-                with gr.Tabs():
+                with gr.Tabs(elem_id="tabs"):
                     results = [*colorize_tab(shared), *guided_tab(shared), *compare_tab(shared), *learn_tab(shared)]
+                    video_tab(shared)
         gr.Examples(example_files(), inputs=photo, label="Examples (the last one is a real black-and-white photo)")
         photo.change(studio.new_photo, photo, [photo, shared.opened, canvas, status], api_name=False).then(
             lambda: [None] * len(results), None, results, api_name=False)

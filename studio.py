@@ -27,7 +27,7 @@ import pandas as pd
 from gradio.utils import get_upload_folder
 from PIL import Image
 
-from colorize import ColorizeError, get_spec, has_weights
+from colorize import ColorizeError, colorize_video, get_spec, has_weights
 from colorize.files import save_png
 from colorize.hints import Point, parse_colour
 from colorize.pipeline import merge_full_resolution
@@ -59,6 +59,10 @@ BLACK_AND_WHITE = ("This photo is black and white, so there are no true colours 
 PALETTE = ["#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2e86de", "#8e44ad", "#e8b89a", "#8d5524"]
 STROKE_OPACITY = 0.6  # strokes let the photo show through, so you see what you paint on
 MAX_AGE_S = 3600
+NO_CLIP = "Please upload a video clip first."
+# Clips are coloured one at a time and take longer than they last on a CPU, so the length
+# limit keeps the wait of whoever is queued behind one clip to minutes.
+MAX_CLIP_SECONDS = 60
 
 # Files are written straight into Gradio's cache folder, which Gradio then serves as they are
 # (anything elsewhere it would hash and copy: every picture stored twice). Folders older than
@@ -113,14 +117,20 @@ def png_file(image: np.ndarray | None, name: str) -> str | None:
     """An image as a PNG file in Gradio's cache (written once, at ``save_png``'s fast level)."""
     if image is None:
         return None
+    path = fresh_folder() / f"{name}.png"
+    save_png(Image.fromarray(image), path)
+    return str(path)
+
+
+def fresh_folder() -> Path:
+    """A new folder in Gradio's cache for one result, each name kept as it is (two photos
+    called grandma.jpg never share a file); folders older than ``MAX_AGE_S`` go first."""
     now = time.time()
     for old in SCRATCH.iterdir():
         with contextlib.suppress(FileNotFoundError):  # another request may be sweeping too
             if now - old.stat().st_mtime > MAX_AGE_S:
                 shutil.rmtree(old, ignore_errors=True)
-    path = Path(tempfile.mkdtemp(dir=SCRATCH)) / f"{name}.png"
-    save_png(Image.fromarray(image), path)
-    return str(path)
+    return Path(tempfile.mkdtemp(dir=SCRATCH))
 
 
 def model_choices(names: list[str]) -> list[tuple[str, str]]:
@@ -306,3 +316,20 @@ def show_channels(path: str | None, kept: Photo | None, model: str, saturation: 
     """L, a and b of the photo and of the model's colours: (gallery,)."""
     pictures = channel_gallery(_photo(path, kept), model, saturation)
     return ([(png_file(picture, f"channel-{i}"), caption) for i, (picture, caption) in enumerate(pictures)],)
+
+
+# --- Video tab ----------------------------------------------------------------------------------
+
+
+def colorize_clip(path: str | None, model: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
+    """Colorize button of the Video tab: (coloured clip, still strip, the clip as a download).
+
+    The MP4 is H.264 + AAC, which browsers play as is, so Gradio serves the file written here
+    without converting or copying it. Progress counts frames; a clip whose header gives no
+    frame count shows the count alone.
+    """
+    if not path:
+        raise StudioError(NO_CLIP)
+    result = colorize_video(path, fresh_folder() / f"{Path(path).stem}-colorized.mp4", model, max_seconds=MAX_CLIP_SECONDS,
+                            progress=lambda done, total: progress((done, total or None), unit="frames"))
+    return str(result.path), png_file(result.strip, "strip"), str(result.path)

@@ -11,6 +11,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from gradio.utils import get_upload_folder
@@ -21,8 +22,10 @@ import app
 import studio
 from colorize.color import image_to_lab
 from colorize.showcase import GUIDE_SIDE, PREVIEW_SIDE, available_guided_models, available_models, guide_canvas
+from colorize.video import STRIP_HEIGHT
 from colorize.zoo import MODELS, ModelSpec, register_model
 from conftest import free_port, smooth_colour_photo
+from test_video import panning, write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -188,6 +191,21 @@ def test_malformed_points_are_explained(points):
         studio.read_points(points)
 
 
+def test_a_clip_reports_its_progress_in_frames(tmp_path):
+    calls = []
+    source = write_clip(tmp_path / "film.mp4", panning(6, height=32, width=48))
+    studio.colorize_clip(str(source), "shallow", progress=lambda *args, **kwargs: calls.append((args, kwargs)))
+    assert calls == [(((done, 6),), {"unit": "frames"}) for done in range(1, 7)]
+
+
+def test_a_bad_or_missing_clip_is_explained_on_the_status_line(tmp_path):
+    corrupt = tmp_path / "holiday.mp4"
+    corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    *cleared, status = studio.for_page(studio.colorize_clip, 3)(str(corrupt), "shallow")
+    assert cleared == [None] * 3 and '"holiday.mp4" is not a video we can read' in status and "/" not in status
+    assert studio.for_page(studio.colorize_clip, 3)(None, "shallow")[-1] == studio.NO_CLIP
+
+
 # --- a real server ------------------------------------------------------------------------------
 
 
@@ -200,7 +218,7 @@ def client(studio_url, tmp_path_factory):
 
 def test_endpoints_have_named_inputs_and_outputs(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/colorize", "/compare", "/channels", "/guided"} == set(endpoints)
+    assert {"/colorize", "/compare", "/channels", "/guided", "/video"} == set(endpoints)
     labels = [part["label"] for endpoint in endpoints.values() for part in endpoint["parameters"] + endpoint["returns"]]
     assert not [label for label in labels if label.startswith("value_")]
     assert [part["label"] for part in endpoints["/guided"]["parameters"]][:2] == ["Your photo", "Points"]
@@ -234,6 +252,26 @@ def test_server_answers_a_bad_upload_in_plain_words_and_stays_up(client, tmp_pat
     assert "/" not in str(caught.value).replace("JPEG or PNG", "")
     download = client.predict(handle_file(str(colour_photo)), "unet", 1.0, 256, api_name="/colorize")[0]
     assert Image.open(download).size == Image.open(colour_photo).size
+
+
+def test_a_clip_through_the_api_comes_back_as_h264_with_its_sound_and_a_strip(client, tmp_path):
+    source = write_clip(tmp_path / "film.mp4", panning(6, height=32, width=48))
+    coloured, strip, download = client.predict(handle_file(str(source)), "shallow", api_name="/video")
+    assert Path(download).name == "film-colorized.mp4" and Path(coloured).read_bytes() == Path(download).read_bytes()
+    with av.open(download) as container:
+        assert container.streams.video[0].codec_context.name == "h264" and len(container.streams.audio) == 1
+        assert [(frame.width, frame.height) for frame in container.decode(video=0)] == [(48, 32)] * 6
+    assert Image.open(strip).height == 2 * STRIP_HEIGHT
+
+
+def test_server_answers_a_corrupt_clip_in_plain_words_and_stays_up(client, tmp_path):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    with pytest.raises(Exception, match='"corrupt.mp4" is not a video we can read') as caught:
+        client.predict(handle_file(str(corrupt)), "shallow", api_name="/video")
+    assert "/" not in str(caught.value)
+    source = write_clip(tmp_path / "film.mp4", panning(6, height=32, width=48))
+    assert Path(client.predict(handle_file(str(source)), "shallow", api_name="/video")[2]).is_file()
 
 
 def test_a_model_without_weights_is_refused_in_one_line(untrained_model, colour_photo):

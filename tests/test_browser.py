@@ -19,6 +19,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from colorize.color import image_to_lab
 from colorize.showcase import available_models, showcase
+from test_video import panning, write_clip
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -135,7 +136,7 @@ def test_phone_sized_screen_shows_the_button_and_the_result_without_sideways_scr
         expect(page.locator("#metrics")).to_contain_text("PSNR", timeout=RESULT_TIMEOUT)
         assert page.evaluate("window.scrollY") == 0
         assert page.locator("#output-image img").first.bounding_box()["y"] < 844  # the result starts on that screen too
-        for name in ("Colorize", "Guided", "Compare", "Learn"):
+        for name in ("Colorize", "Guided", "Compare", "Learn", "Video"):
             expect(page.get_by_role("tab", name=name)).to_be_visible()
         expect(page.get_by_role("button", name="More tabs")).to_be_hidden()  # no tab tucked into an overflow menu
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the score table scrolls inside itself
@@ -207,4 +208,19 @@ def test_guided_tab_paint_one_stroke_and_the_photo_takes_its_colour(studio_page,
     expect(page.locator("#picked-colour button").first).to_have_attribute("style", re.compile(r"background: rgb"),
                                                                            timeout=RESULT_TIMEOUT)
     page.screenshot(path=str(ARTIFACTS / "guided-tab.png"), full_page=True)
+    assert page.outside_requests == []
+
+
+def test_video_tab_colours_a_clip_and_plays_it_with_the_strip_beside(studio_page, tmp_path):
+    page = studio_page
+    page.get_by_role("tab", name="Video").click()
+    expect(page.locator("#video-help")).to_contain_text("60 seconds")
+    page.locator("#input-video input[type=file]").set_input_files(str(write_clip(tmp_path / "film.mp4", panning(6, 32, 48))))
+    expect(page.locator("#input-video video")).to_be_visible()  # uploaded
+    page.locator("#video-btn").click()
+    expect(page.locator("#video-download")).to_contain_text("film-colorized", timeout=RESULT_TIMEOUT)
+    expect(page.locator("#output-video video")).to_have_attribute("src", re.compile(r"film-colorized\.mp4"))
+    expect(page.locator("#video-strip img").first).to_be_visible()
+    expect(page.locator("#status")).to_be_empty()
+    page.screenshot(path=str(ARTIFACTS / "video-tab.png"), full_page=True)
     assert page.outside_requests == []
