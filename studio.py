@@ -30,7 +30,6 @@ from PIL import Image
 from colorize import ColorizeError, colorize_video, get_spec, has_weights
 from colorize.files import save_png
 from colorize.hints import Point, parse_colour
-from colorize.pipeline import merge_full_resolution
 from colorize.runtime import release_freed_memory
 from colorize.showcase import (
     GUIDE_SIDE,
@@ -48,7 +47,7 @@ from colorize.showcase import (
     open_photo,
     painted_strokes,
     predict,
-    preview_report,
+    prediction_report,
     render,
     suggest_colour,
 )
@@ -215,22 +214,18 @@ def download(prediction: Prediction | None, saturation: float) -> str | None:
 def colorize_api(path: str | None, model: str, saturation: float, working_size: int | None):
     """``/colorize``: the full-resolution result, the note and the scores in one call.
 
-    Scoring is plain numpy and PNG encoding is zlib, both single-threaded, so each runs on
-    the second core beside another step: the gray baseline's scores beside the network,
-    the PNG beside the prediction's scores.
+    Scoring is plain numpy and PNG encoding is zlib, both single-threaded: once the network
+    has run on both cores, the scores are made on a helper thread while this one draws the
+    full-size result and writes its PNG.
     """
-    photo = _photo(path, None)
+    prediction = predict(_photo(path, None), model, working_size or None)
     with ThreadPoolExecutor(1) as helper:
-        baseline = helper.submit(lambda: photo.gray_scores)
-        prediction = predict(photo, model, working_size or None)
-        baseline.result()
-        colorized = merge_full_resolution(photo.preview, prediction.ab, saturation)
-        full = colorized if photo.preview.shape[:2] == photo.size else full_resolution(prediction, saturation)
-        written = helper.submit(png_file, full, f"{_stem(photo)}-colorized")
-        report = preview_report(photo, colorized)
-        if report is None:
-            return written.result(), BLACK_AND_WHITE, None
-        return written.result(), "", pd.DataFrame(metric_rows(report), columns=METRIC_HEADERS)
+        scoring = helper.submit(prediction_report, prediction, saturation)
+        written = download(prediction, saturation)
+        report = scoring.result()
+    if report is None:
+        return written, BLACK_AND_WHITE, None
+    return written, "", pd.DataFrame(metric_rows(report), columns=METRIC_HEADERS)
 
 
 # --- Guided tab ---------------------------------------------------------------------------------
@@ -239,7 +234,7 @@ def colorize_api(path: str | None, model: str, saturation: float, working_size: 
 def _guided_note(prediction: Prediction, painted: bool, engine: str, saturation: float) -> tuple[str, str]:
     """The canvas-sized result and what it shows: (picture, note)."""
     colorized = colorized_at(prediction, saturation, GUIDE_SIDE)
-    report = preview_report(prediction.photo, colorized)
+    report = prediction_report(prediction, saturation)
     if painted:
         note = "Coloured with your colours."
     elif get_spec(engine).automatic:

@@ -148,14 +148,19 @@ def predict(photo: Photo, model: str = "default", working_size: int | None = Non
     return Prediction(photo, predict_colour(photo.preview, model, hints=_scaled_hints(hints, photo), working_size=working_size))
 
 
-def preview_report(photo: Photo, colorized: np.ndarray) -> Report | None:
-    """Scores of a colorized preview against the photo's colours, or None for a black-and-white photo."""
+def prediction_report(prediction: Prediction, saturation: float = 1.0) -> Report | None:
+    """Scores of a prediction against the photo's colours, or None for a black-and-white photo.
+
+    The colour is merged straight onto the truth's own lightness at ``METRICS_SIDE``, as
+    ``colorize.evaluate`` does on the validation set: the scores do not depend on which
+    preview is on screen, and they need no picture at screen size (an API call can score on
+    one core while the other draws the full-size result).
+    """
+    photo = prediction.photo
     if not photo.has_ground_truth:
         return None
-    small = _metrics_size(colorized)
-    if small.shape != photo.truth_small.shape:  # a smaller preview (the guided canvas) can round one pixel apart
-        small = np.asarray(Image.fromarray(colorized).resize(photo.truth_small.shape[1::-1], Image.Resampling.LANCZOS))
-    return Report(model=score(small, photo.truth_small), gray=photo.gray_scores,
+    colorized = merge_full_resolution(photo.truth_small, prediction.ab, saturation)
+    return Report(model=score(colorized, photo.truth_small), gray=photo.gray_scores,
                   target_colourfulness=colourfulness(photo.truth_small))
 
 
@@ -165,7 +170,7 @@ def render(prediction: Prediction, saturation: float = 1.0) -> Showcase:
     colorized = merge_full_resolution(photo.preview, prediction.ab, saturation)
     full = colorized if photo.preview.shape[:2] == photo.size else None
     return Showcase(gray=photo.gray, colorized=colorized, truth=photo.preview if photo.has_ground_truth else None,
-                    full_resolution=full, report=preview_report(photo, colorized))
+                    full_resolution=full, report=prediction_report(prediction, saturation))
 
 
 def colorized_at(prediction: Prediction, saturation: float = 1.0, side: int = PREVIEW_SIDE) -> np.ndarray:

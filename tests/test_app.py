@@ -254,6 +254,16 @@ def test_server_answers_a_bad_upload_in_plain_words_and_stays_up(client, tmp_pat
     assert Image.open(download).size == Image.open(colour_photo).size
 
 
+def test_an_oversized_clip_is_refused_before_it_is_sent_and_the_server_stays_up(client, tmp_path):
+    huge = tmp_path / "huge-film.mp4"
+    with huge.open("wb") as file:
+        file.truncate(61 * 1024 * 1024)  # one MB over the 60 MB the page states
+    with pytest.raises(ValueError, match=f"exceeds the maximum file size of {60 * 1024 * 1024} bytes"):
+        client.predict(handle_file(str(huge)), "shallow", api_name="/video")
+    source = write_clip(tmp_path / "film.mp4", panning(6, height=32, width=48))
+    assert Path(client.predict(handle_file(str(source)), "shallow", api_name="/video")[2]).is_file()
+
+
 def test_a_clip_through_the_api_comes_back_as_h264_with_its_sound_and_a_strip(client, tmp_path):
     source = write_clip(tmp_path / "film.mp4", panning(6, height=32, width=48))
     coloured, strip, download = client.predict(handle_file(str(source)), "shallow", api_name="/video")

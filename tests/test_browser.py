@@ -224,3 +224,17 @@ def test_video_tab_colours_a_clip_and_plays_it_with_the_strip_beside(studio_page
     expect(page.locator("#status")).to_be_empty()
     page.screenshot(path=str(ARTIFACTS / "video-tab.png"), full_page=True)
     assert page.outside_requests == []
+
+
+def test_an_oversized_clip_is_refused_in_the_browser_with_the_limit_named(studio_page, tmp_path):
+    page = studio_page
+    page.get_by_role("tab", name="Video").click()
+    huge = tmp_path / "huge-film.mp4"
+    with huge.open("wb") as file:
+        file.truncate(61 * 1024 * 1024)  # one MB over the limit stated on screen
+    page.locator("#input-video input[type=file]").set_input_files(str(huge))
+    expect(page.get_by_text(re.compile(r"exceed the maximum allowed size of 60(\.0)? ?MB", re.IGNORECASE)).first).to_be_visible()
+    expect(page.locator("#input-video video")).to_have_count(0)  # nothing was taken in
+    page.locator("#input-video input[type=file]").set_input_files(str(write_clip(tmp_path / "film.mp4", panning(6, 32, 48))))
+    expect(page.locator("#input-video video")).to_be_visible()  # the page carries on with the next clip
+    assert page.outside_requests == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from colorize.color import image_to_lab, lab_to_image
 from colorize.showcase import channel_images, comparison_table, metric_rows, model_guide, preview, showcase
@@ -62,10 +63,15 @@ def test_suggested_colour_is_the_automatic_models_colour_at_the_point(colour_pho
     assert len(suggest_colour(colour_photo, 30, 20)) == 7
 
 
-def test_a_smaller_preview_is_scored_against_the_same_truth():
-    from colorize.showcase import colorized_at, open_photo, predict, preview_report
+def test_scores_follow_the_prediction_not_the_preview_on_screen():
+    from colorize.showcase import open_photo, predict, prediction_report
 
-    photo = open_photo(smooth_colour_photo(683, 1024))  # 342 x 512 at the canvas size: 383 px wide at 256, the truth 384
-    small = colorized_at(predict(photo, "shallow"), 1.0, 512)
-    assert small.shape == (342, 512, 3)
-    assert preview_report(photo, small).model.psnr > preview_report(photo, np.zeros_like(small)).model.psnr
+    photo = open_photo(smooth_colour_photo(683, 1024))  # the truth is scored at 256 x 383
+    prediction = predict(photo, "shallow")
+    report = prediction_report(prediction)
+    colourless = prediction_report(prediction, saturation=0.0)
+    assert colourless.model.psnr == pytest.approx(report.gray.psnr)  # no colour is exactly the gray baseline
+    assert colourless.model.colourfulness == pytest.approx(report.gray.colourfulness)
+    assert report.model.colourfulness > 0.0
+    assert report.model.psnr != pytest.approx(colourless.model.psnr)
+
