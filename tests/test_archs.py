@@ -211,3 +211,18 @@ def test_effnet_unet_trains_its_encoder_from_imagenet():
     reference = EfficientNetLiteEncoder()
     load_efficientnet_weights(reference)
     assert all(torch.equal(value, reference.state_dict()[key]) for key, value in model.encoder.state_dict().items())
+
+
+@pytest.mark.parametrize("size", [(64, 96), (32, 32)])
+def test_replicate_padding_leaves_a_uniform_gray_uniform_where_zero_padding_paints_by_position(size):
+    torch.manual_seed(0)
+    uniform = torch.full((1, 1, *size), 70.0)  # not mid-gray: L = 50 normalises to 0, which zero padding matches
+    spreads = {}
+    for mode in ("zeros", "replicate"):
+        torch.manual_seed(0)  # the same weights for both
+        model = build_architecture("effnet-unet", padding_mode=mode).eval()
+        with torch.no_grad():
+            ab = model(uniform)
+        spreads[mode] = float((ab.amax(dim=(2, 3)) - ab.amin(dim=(2, 3))).max())
+    assert spreads["replicate"] < 1e-3  # 32x32 reaches a 1x1 map at the bottom, where "reflect" would fail
+    assert spreads["zeros"] > 100 * max(spreads["replicate"], 1e-5)

@@ -96,8 +96,11 @@ def _pretrained_note(config: dict[str, Any]) -> str:
     source = getattr(ARCHITECTURES[config["arch"]], "pretrained_source", None)
     if source is None or training["init"] or not training.get("pretrained"):
         return ""
-    return (f"\n- encoder initialised from {source}; fine-tuned at {training.get('encoder_lr_scale', 1.0)}x "
-            "the decoder's learning rate. Only training needs that package: this file holds the whole network")
+    frozen = "encoder" in training.get("freeze", "").split(",")
+    use = ("kept frozen, BatchNorm statistics included (`--freeze encoder`)" if frozen
+           else f"fine-tuned at {training.get('encoder_lr_scale', 1.0)}x the decoder's learning rate")
+    return (f"\n- encoder initialised from {source}; {use}. "
+            "Only training needs that package: this file holds the whole network")
 
 
 def _base_note(config: dict[str, Any]) -> str:

@@ -17,9 +17,9 @@ run() {  # run NAME ARGS... : train, then export the run's EMA weights under NAM
   EXPORT=()
 }
 
-effnet_unet() {  # phase 1 of the campaign: ImageNet encoder fine-tuned at 0.3x the decoder's rate, 128 px crops
-                run effnet-unet --recipe l1 --optimizer adamw --lr 5e-4 --beta1 0.9 --weight-decay 1e-4 --schedule cosine \
-                  --warmup 100 --steps 1000 --batch-size 24 --crop 128 --encoder-lr-scale 0.3 --channels-last --threads 1 \
+effnet_unet() {  # what ships: the ImageNet encoder frozen (BatchNorm statistics too), the decoder trained with L1
+                run effnet-unet --freeze encoder --recipe l1 --optimizer adamw --lr 1e-3 --beta1 0.9 --weight-decay 1e-4 \
+                  --schedule cosine --warmup 50 --steps 2000 --batch-size 32 --crop 128 --channels-last --threads 2 \
                   --eval-every 250; }
 unet()        { run unet --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 5e-4 --beta1 0.9 \
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }

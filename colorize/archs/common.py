@@ -18,6 +18,20 @@ def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Seq
     )
 
 
+def pad_edges(model: nn.Module, mode: str) -> nn.Module:
+    """Make every padded convolution of ``model`` pad with ``mode`` ("zeros" or "replicate").
+
+    Zero padding tells a network where the picture's border is, and on a featureless area that
+    is all it has to go on: it paints by position (a sky at the top, a blob in a corner).
+    Repeating the edge pixel carries no such cue, so a uniform gray comes out uniform; unlike
+    "reflect" it also works on the 1x1 maps a small photo reaches at the bottom of an encoder.
+    """
+    for layer in model.modules():
+        if isinstance(layer, nn.Conv2d) and any(layer.padding):
+            layer.padding_mode = mode
+    return model
+
+
 def pad_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
     """Replicate-pad the bottom and right edges so H and W divide by ``multiple``.
 
