@@ -70,6 +70,14 @@ def test_ssim_shrinks_the_window_to_fit_a_6_pixel_image():
     assert metrics.ssim(prediction, target) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("shape", [(256, 341), (37, 8), (7, 7)])
+def test_ssim_is_scikit_images_to_the_last_digits(shape):
+    prediction, target = random_image(5, *shape), random_image(6, *shape)
+    prediction[: shape[0] // 2] = target[: shape[0] // 2]  # half alike, so the score is far from 0
+    expected = structural_similarity(prediction, target, channel_axis=-1, data_range=255, win_size=7)
+    assert metrics.ssim(prediction, target) == pytest.approx(expected, abs=1e-12)
+
+
 def test_ssim_of_a_single_pixel_is_its_luminance_term():
     # One pixel has no variance, so only 2·μx·μy + C1 over μx² + μy² + C1 remains, with
     # μx = 0, μy = 255 and C1 = (0.01 · 255)² = 6.5025.
