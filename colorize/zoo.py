@@ -53,6 +53,11 @@ class ModelSpec:
         return CHECKPOINTS_DIR / self.name
 
 
+EDGE_PADDING = {"padding_mode": "replicate"}
+"""Every network here pads its convolutions with the edge pixel, not with zeros: zero padding
+tells a network where the border is, and on a featureless area it then paints by position
+(a blob in a corner). See ``colorize.archs.common.pad_edges``."""
+
 MODELS: dict[str, ModelSpec] = {}
 
 
@@ -66,6 +71,7 @@ for _spec in (
     ModelSpec(
         name="effnet-unet",
         arch="effnet-unet",
+        kwargs=EDGE_PADDING,
         description="U-Net on an ImageNet-pretrained EfficientNet-Lite0: knows grass, sky and skin, so paints them.",
         reference="U-Net generator (Isola et al. 2017) on an ImageNet-pretrained EfficientNet-Lite0 encoder (Tan & Le 2019), "
                   "the pretrained-encoder recipe of Zhang et al. 2016, DeOldify and DDColor",
@@ -75,6 +81,7 @@ for _spec in (
     ModelSpec(
         name="unet",
         arch="unet",
+        kwargs=EDGE_PADDING,
         description="ResNet-18 U-Net trained with L1: the most faithful colours (best PSNR).",
         reference="U-Net generator of Isola et al. 2017 (pix2pix) with a ResNet-18 encoder (He et al. 2016), as in the seed projects",
         good_at="whole-scene context (sky, grass, skin) thanks to a deep encoder; sharp colour edges via skip links",
@@ -83,6 +90,7 @@ for _spec in (
     ModelSpec(
         name="unet-gan",
         arch="unet",
+        kwargs=EDGE_PADDING,
         description="The same U-Net fine-tuned against a PatchGAN critic: livelier, riskier colours.",
         reference="pix2pix (Isola et al. 2017): L1 + adversarial loss with a 70x70 PatchGAN discriminator",
         good_at="vivid, saturated colour that looks like a real photo at a glance",
@@ -90,7 +98,7 @@ for _spec in (
     ),
     ModelSpec(
         name="unet-guided",
-        arch="hint-unet",
+        arch="hint-unet",  # still zero-padded: it paints blobs without hints until it is retrained (README, Models)
         description="The U-Net that also takes colour hints: paint a few colours and the photo follows.",
         reference="Zhang et al. 2017, Real-Time User-Guided Image Colorization with Learned Deep Priors (L + ab hints + mask in)",
         good_at="spreading a handful of given colours over whole objects; without hints it works automatically",
@@ -100,6 +108,7 @@ for _spec in (
     ModelSpec(
         name="autoencoder",
         arch="autoencoder",
+        kwargs=EDGE_PADDING,
         description="ColorAutoEncoder: four strided convs down and up with skip connections.",
         reference="convolutional autoencoder with U-Net-style skips (Ronneberger et al. 2015), seed student project",
         good_at="fast, keeps edges through its skip connections",
@@ -108,6 +117,7 @@ for _spec in (
     ModelSpec(
         name="shallow",
         arch="shallow",
+        kwargs=EDGE_PADDING,
         description="ShallowColorizationNet: two conv/pool blocks and a transposed-conv decoder.",
         reference="shallow encoder-decoder of the seed student project",
         good_at="tiny and very fast: a good first network to read in class",
@@ -116,6 +126,7 @@ for _spec in (
     ModelSpec(
         name="cnn",
         arch="cnn",
+        kwargs=EDGE_PADDING,
         description="8-layer full-resolution CNN (1-64-128-256-512-256-128-64-2): no down-sampling.",
         reference="plain convolutional colorizer of the seed student project, after Cheng et al. 2015-style per-pixel regression",
         good_at="shows what local texture alone can tell about colour",

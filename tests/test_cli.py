@@ -18,7 +18,7 @@ from colorize.__main__ import output_paths
 from colorize.archs.shallow import ShallowColorizationNet
 from colorize.files import default_jobs
 from colorize.hub import save_pretrained
-from colorize.zoo import DEFAULT_MODEL
+from colorize.zoo import DEFAULT_MODEL, MODELS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_MODELS = ["unet", "unet-gan", "autoencoder", "shallow", "cnn"]
@@ -30,7 +30,7 @@ def env(tmp_path_factory) -> dict[str, str]:
     (the table's architecture and arguments, random values), and an empty offline Hub cache."""
     checkpoints = tmp_path_factory.mktemp("checkpoints")
     torch.manual_seed(0)
-    save_pretrained(ShallowColorizationNet(), checkpoints / "shallow", {"arch": "shallow", "kwargs": {}, "working_size": 64})
+    save_pretrained(ShallowColorizationNet(), checkpoints / "shallow", {"arch": "shallow", "kwargs": MODELS["shallow"].kwargs, "working_size": 64})
     return {
         **os.environ,
         "COLORIZE_CHECKPOINTS": str(checkpoints),

@@ -168,10 +168,11 @@ def test_levin_without_hints_leaves_the_photo_gray():
 
 # --- the hint network and the API ---------------------------------------------------------
 
-def test_hint_unet_started_from_the_unet_is_the_unet_without_hints():
+@pytest.mark.parametrize("plain_arch, guided_arch", [("unet", "hint-unet")])
+def test_hint_unet_started_from_its_automatic_unet_is_that_unet_without_hints(plain_arch, guided_arch):
     torch.manual_seed(0)
-    plain = build_architecture("unet").eval()
-    guided = build_architecture("hint-unet").eval()
+    plain = build_architecture(plain_arch, padding_mode="replicate").eval()
+    guided = build_architecture(guided_arch, padding_mode="replicate").eval()
     guided.load_state_dict(widen_inputs(plain.state_dict(), guided), strict=True)
     l = torch.rand(1, 1, 64, 64) * 100
     with torch.no_grad():

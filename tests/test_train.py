@@ -33,7 +33,7 @@ from colorize.zoo import MODELS, register_model
 from train.__main__ import main as train_main
 from train.config import TrainConfig, parse_config
 from train.data import EpochSampler, PhotosOnDisk, load_photos, random_crop, training_batches
-from train.export import export_run, load_run
+from train.export import _pretrained_note, export_run, load_run
 from train.losses import gan_loss
 from train.trainer import CHECKPOINT, EMA, Trainer, train
 
@@ -165,7 +165,7 @@ def test_training_run_writes_checkpoint_log_curves_and_samples(folders, tmp_path
     state = load_checkpoint(out)
     assert state["step"] == 3
     assert state["arch"] == MODELS[model].arch
-    assert state["kwargs"] == TINY_KWARGS[model]
+    assert state["kwargs"] == {**MODELS[model].kwargs, **TINY_KWARGS[model]}  # the table row, then the run's own
     assert state["config"] == cfg.to_dict()
     assert json.loads((out / "config.json").read_text()) == cfg.to_dict()
     initial = fresh_generator(cfg).state_dict()
@@ -298,7 +298,7 @@ def test_export_round_trip_through_colorize(folders, tmp_path):
     assert folder == dest / "shallow"
     assert {path.name for path in folder.iterdir()} == {CONFIG_FILE, WEIGHTS_FILE, CARD_FILE}
     config = read_config(folder)
-    assert config["arch"] == "shallow" and config["kwargs"] == {"width": 4} and config["steps"] == 4
+    assert config["arch"] == "shallow" and config["kwargs"] == {**MODELS["shallow"].kwargs, "width": 4} and config["steps"] == 4
     assert config["val"]["model"]["psnr"] == pytest.approx(report.model.psnr)
     card = (folder / CARD_FILE).read_text()
     assert "sha256" in card and sha256_of(folder / WEIGHTS_FILE) in card
@@ -331,6 +331,32 @@ def test_export_round_trip_through_colorize(folders, tmp_path):
     (folder / CARD_FILE).write_text("stale")
     folder_again, _ = export_run(run, "shallow", dest, evaluate=True, force=True)
     assert folder_again == folder and (folder / CARD_FILE).read_text() == before[1]
+
+
+def test_export_can_ship_a_zero_padded_run_with_edge_padding(folders, tmp_path):
+    """``export --padding-mode replicate``: the config says so, every padded convolution does it,
+    and the validation figures in the card are those of the network as shipped."""
+    run = tmp_path / "run"
+    train(tiny_config(folders, run, "shallow", kwargs={**TINY_KWARGS["shallow"], "padding_mode": "zeros"}))
+    folder, report = export_run(run, "shallow", tmp_path / "checkpoints", padding_mode="replicate")
+    config = read_config(folder)
+    assert config["kwargs"]["padding_mode"] == "replicate" and config["val"]["model"]["psnr"] == pytest.approx(report.model.psnr)
+    padded = [layer for layer in load_model(folder).modules() if isinstance(layer, torch.nn.Conv2d) and any(layer.padding)]
+    assert padded and all(layer.padding_mode == "replicate" for layer in padded)
+    assert '"padding_mode": "replicate"' in (folder / CARD_FILE).read_text()
+
+
+def test_model_card_traces_the_encoder_to_imagenet_through_an_init_run():
+    from colorize.archs.efficientnet import IMAGENET_SOURCE
+
+    training = {"init": "runs/effnet-frozen", "pretrained": True, "freeze": "encoder._bn0,encoder._blocks.0",
+                "encoder_lr_scale": 0.1}
+    note = _pretrained_note({"arch": "effnet-unet", "training": training})
+    assert IMAGENET_SOURCE in note and "runs/effnet-frozen" in note
+    assert "0.1x" in note and "encoder._bn0,encoder._blocks.0" in note
+    assert "kept frozen, BatchNorm" in _pretrained_note({"arch": "effnet-unet", "training": {
+        "init": "", "pretrained": True, "freeze": "encoder"}})
+    assert _pretrained_note({"arch": "shallow", "training": training}) == ""
 
 
 def test_frozen_encoder_fine_tune_ships_only_the_decoder(folders, tmp_path):

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from colorize.archs import ARCHITECTURES, build_architecture
+from colorize.archs.common import pad_edges
 from colorize.evaluate import evaluate_photos, load_eval_photos
 from colorize.hub import CONFIG_FILE, WEIGHTS_FILE, load_folder, read_config, save_pretrained, sha256_of
 from colorize.metrics import Report
@@ -91,15 +92,20 @@ Reproduce: `python -m colorize.evaluate {training['val']} --model {name} --size 
 
 
 def _pretrained_note(config: dict[str, Any]) -> str:
-    """Where the encoder's starting weights came from, when training began from ImageNet."""
+    """Where the encoder's weights came from, when they descend from ImageNet (directly, or
+    through the run or model named by ``--init``), and how much of them training changed."""
     training = config["training"]
     source = getattr(ARCHITECTURES[config["arch"]], "pretrained_source", None)
-    if source is None or training["init"] or not training.get("pretrained"):
+    if source is None or not (training["init"] or training.get("pretrained")):
         return ""
-    frozen = "encoder" in training.get("freeze", "").split(",")
-    use = ("kept frozen, BatchNorm statistics included (`--freeze encoder`)" if frozen
-           else f"fine-tuned at {training.get('encoder_lr_scale', 1.0)}x the decoder's learning rate")
-    return (f"\n- encoder initialised from {source}; {use}. "
+    origin = f"through `{training['init']}`, " if training["init"] else ""
+    frozen = training.get("freeze", "")
+    if frozen == "encoder":
+        use = "kept frozen, BatchNorm statistics included (`--freeze encoder`)"
+    else:
+        use = f"fine-tuned at {training.get('encoder_lr_scale', 1.0)}x the decoder's learning rate"
+        use += f", with `{frozen}` kept frozen (BatchNorm statistics included)" if frozen else ""
+    return (f"\n- encoder initialised, {origin}from {source}; {use}. "
             "Only training needs that package: this file holds the whole network")
 
 
@@ -112,14 +118,21 @@ def _base_note(config: dict[str, Any]) -> str:
 
 
 def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: bool = False,
-               base: str | None = None) -> tuple[Path, Report | None]:
+               base: str | None = None, padding_mode: str | None = None) -> tuple[Path, Report | None]:
     """Write ``dest/<name>/`` from a run; returns the folder and its validation report.
 
     With ``base``, tensors equal to that model's are not stored again (see ``save_pretrained``).
+    With ``padding_mode``, the network is shipped padding that way whatever it was trained with
+    (a network trained with zero padding may take replicate padding at no cost: the validation
+    run below says whether it did).
     """
     model, state = load_run(run)
+    kwargs = state["kwargs"]
+    if padding_mode is not None:
+        kwargs = {**kwargs, "padding_mode": padding_mode}
+        pad_edges(model, padding_mode)
     training = state["config"]
-    config = {"name": name, "arch": state["arch"], "kwargs": state["kwargs"], "steps": state["step"],
+    config = {"name": name, "arch": state["arch"], "kwargs": kwargs, "steps": state["step"],
               "working_size": get_spec(training["model"]).working_size, "training": training}
     command_file = run / "command.txt"
     command = " && ".join(command_file.read_text().splitlines()) if command_file.is_file() else "n/a"
@@ -171,9 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-eval", dest="evaluate", action="store_false", help="skip the validation run")
     parser.add_argument("--force", action="store_true", help="replace a checkpoint even if it was better")
     parser.add_argument("--base", help="store only the tensors that differ from this table model's weights")
+    parser.add_argument("--padding-mode", choices=["zeros", "replicate"], help="ship the network with this padding")
     parser.add_argument("--push-to-hub", metavar="ORG/REPO", help="also upload the folder to this Hub repo")
     args = parser.parse_args(argv)
-    folder, report = export_run(args.run, args.name, args.dest, args.evaluate, args.force, args.base)
+    folder, report = export_run(args.run, args.name, args.dest, args.evaluate, args.force, args.base, args.padding_mode)
     print(f"wrote {folder}")
     if report is not None:
         print(_metrics_table(report))

@@ -9,7 +9,7 @@ from torch import nn
 
 from .autoencoder import ColorAutoEncoder
 from .cnn import ColorizationNet
-from .common import ColorizationModel
+from .common import ColorizationModel, pad_edges
 from .effnet_unet import EfficientNetUNet
 from .hint_unet import HintUNet
 from .levin import LevinPropagation
@@ -27,11 +27,16 @@ ARCHITECTURES: dict[str, type[ColorizationModel]] = {
 }
 
 
-def build_architecture(arch: str, **kwargs) -> ColorizationModel:
-    """Instantiate a registered architecture with its keyword arguments."""
+def build_architecture(arch: str, padding_mode: str = "zeros", **kwargs) -> ColorizationModel:
+    """Instantiate a registered architecture with its keyword arguments.
+
+    ``padding_mode`` applies to every architecture alike ("zeros", as the published designs,
+    or "replicate", which leaves a network no sense of position to paint blobs with, see
+    ``common.pad_edges``); a weights folder's ``config.json`` says which one it was trained with.
+    """
     if arch not in ARCHITECTURES:
         raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](**kwargs)
+    return pad_edges(ARCHITECTURES[arch](**kwargs), padding_mode)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -17,7 +17,6 @@ perceived lightness), so it sees the input range it was trained on.
 
 from __future__ import annotations
 
-from .common import pad_edges
 from .efficientnet import IMAGENET_SOURCE, EfficientNetLiteEncoder, load_imagenet_weights
 from .unet import EncoderUNet
 
@@ -25,10 +24,8 @@ from .unet import EncoderUNet
 class EfficientNetUNet(EncoderUNet):
     pretrained_source = IMAGENET_SOURCE  # what ``load_pretrained_encoder`` starts from, for model cards
 
-    def __init__(self, in_channels: int = 1, decoder_widths: tuple[int, ...] = (128, 64, 48, 32, 16),
-                 padding_mode: str = "zeros") -> None:
+    def __init__(self, in_channels: int = 1, decoder_widths: tuple[int, ...] = (128, 64, 48, 32, 16)) -> None:
         super().__init__(EfficientNetLiteEncoder(in_channels), EfficientNetLiteEncoder.channels, in_channels, decoder_widths)
-        pad_edges(self, padding_mode)  # "replicate": no sense of position to paint blobs with (common.pad_edges)
 
     def load_pretrained_encoder(self) -> None:
         """Start the encoder from ImageNet (training only; needs train/requirements.txt)."""
