@@ -31,7 +31,7 @@ EXAMPLES = ("astronaut", "coffee", "chelsea", "rocket", "camera")  # camera: a r
 MAX_UPLOAD = "60mb"
 INTRO = ("# colorize studio\nBring colour back to black-and-white photos: upload one, press **Colorize**. "
          "A *colour* photo is turned gray first, so you can see how close the colours come to the real ones.")
-GUIDED_HELP = ("Know a colour (the dress was blue)? Paint it on the photo and the whole photo follows. Only the "
+GUIDED_HELP = ("Know a colour (the dress was blue)? Paint it on the photo and its part of the photo follows, up to the edges. Only the "
                "hue of your paint counts; lightness comes from the photo. Not sure? Click the result to pick up its colour.")
 VIDEO_HELP = ("Colour a black-and-white film clip: the colour holds steady from frame to frame and the sound is kept. "
               f"Clips up to {MAX_UPLOAD.removesuffix('mb')} MB and {studio.MAX_CLIP_SECONDS} seconds; the model is the one "
@@ -142,8 +142,10 @@ def guided_tab(shared: Shared) -> list:
     inputs, outputs = [shared.opened, canvas, engine, shared.saturation], [prediction, result, note, shared.status]
     # One queue for every guided run, so results land in the order they were asked for.
     in_order = dict(concurrency_limit=1, concurrency_id="guided", api_name=False)
-    canvas.input(guide, inputs, outputs, trigger_mode="always_last", **in_order).then(lambda: None, None, download, api_name=False)
-    engine.input(guide, inputs, outputs, **in_order)
+    # A stroke and an engine change are one event, so a run that is still waiting is replaced by the
+    # latest request instead of landing after it (a late run of the old engine overwrote the new one).
+    gr.on([canvas.input, engine.input], guide, inputs, outputs, trigger_mode="always_last", **in_order).then(
+        lambda: None, None, download, api_name=False)
     run.click(guide, inputs, outputs, **in_order).then(studio.download, [prediction, shared.saturation], download, api_name=False)
     clear.click(studio.clear_paint, shared.opened, canvas, api_name=False).then(guide, inputs, outputs, **in_order)
     result.select(studio.for_page(studio.pick_colour, 2), shared.opened, [picked, canvas, shared.status], api_name=False)

@@ -2,7 +2,7 @@
 
 A *hint map* is an (N, 3, h, w) float tensor at the network's working size: channels 0-1
 hold ab in Lab units where a colour is given (0 elsewhere), channel 2 is the 0/1 mask that
-says where. Both guided engines (the hint U-Net and Levin propagation) read this one format.
+says where. Both guided engines (``unet-guided`` and ``levin``) read this one format.
 
 Hints reach it three ways:
 
@@ -10,9 +10,9 @@ Hints reach it three ways:
   JSON file, the app's "click to place");
 * ``strokes_to_hints``: a sparse RGBA layer painted over the photo (the app's brush, the
   CLI's PNG stroke layer);
-* ``sample_hints``: patches revealed from the ground truth, to train the hint network and
-  to measure how much N hints help (Zhang et al. 2017, Sec. 3.3: geometric number of
-  points, patches of 1-9 px showing the patch's mean colour, centred positions).
+* ``sample_hints``: patches revealed from the ground truth, to measure how much N hints
+  help (Zhang et al. 2017's simulated user, Sec. 3.3: patches of 1-9 px showing the patch's
+  mean colour, centred positions).
 
 Only a hint's a and b are used: its lightness always comes from the photo.
 """
@@ -20,7 +20,6 @@ Only a hint's a and b are used: its lightness always comes from the photo.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,15 +141,6 @@ def sample_hints(ab: torch.Tensor, counts: Sequence[int], generator: torch.Gener
             patch = ab[image, :, top : top + size, left : left + size]
             _reveal(hints[image], row, col, size, patch.mean(dim=(1, 2)))
     return hints
-
-
-def training_hint_counts(batch: int, zero_rate: float, mean_points: float = 8.0, generator: torch.Generator | None = None) -> list[int]:
-    """How many hints each training image gets: none with probability ``zero_rate`` (so the
-    network stays a good automatic colorizer), else a geometric count with mean ``mean_points``
-    (Zhang et al. 2017 use p = 1/8)."""
-    uniform = torch.rand(batch, generator=generator)
-    draws = torch.log(torch.rand(batch, generator=generator)) / math.log1p(-1.0 / mean_points)  # inverse CDF
-    return [0 if u < zero_rate else int(k) + 1 for u, k in zip(uniform, draws)]
 
 
 def parse_colour(value: str | Sequence[int]) -> tuple[int, int, int]:

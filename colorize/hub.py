@@ -55,7 +55,8 @@ def save_pretrained(
         base_file = resolve_weights(get_spec(base)) / WEIGHTS_FILE
         base_state = load_file(base_file)
         state = {key: value for key, value in state.items() if key not in base_state or not torch.equal(value, base_state[key])}
-        config = {**config, "base": {"model": base, "sha256": sha256_of(base_file), "shared_tensors": len(base_state.keys() - state.keys())}}
+        config = {**config, "base": {"model": base, "sha256": sha256_of(base_file), "shared_tensors": len(base_state.keys() - state.keys()),
+                                     "own_tensors": len(state)}}
     save_file(state, folder / WEIGHTS_FILE, metadata={"format": "pt"})
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     if model_card is not None:

@@ -89,19 +89,22 @@ for _spec in (
     ),
     ModelSpec(
         name="unet-gan",
-        arch="unet",
+        arch="effnet-unet",
         kwargs=EDGE_PADDING,
-        description="The same U-Net fine-tuned against a PatchGAN critic: livelier, riskier colours.",
-        reference="pix2pix (Isola et al. 2017): L1 + adversarial loss with a 70x70 PatchGAN discriminator",
-        good_at="vivid, saturated colour that looks like a real photo at a glance",
-        bad_at="sometimes invents colour blotches; lower PSNR than the L1 model",
+        description="The default U-Net fine-tuned against a PatchGAN critic: livelier, riskier colours.",
+        reference="pix2pix (Isola et al. 2017): L1 + adversarial loss with a 70x70 PatchGAN discriminator, "
+                  "on the effnet-unet generator (decoder fine-tuned, ImageNet encoder kept)",
+        good_at="vivid, saturated colour that looks like a real photo at a glance; paints more green and blue",
+        bad_at="sometimes a wrong hue (teal grass, orange patches on gray stone); lower PSNR than effnet-unet",
     ),
     ModelSpec(
         name="unet-guided",
-        arch="hint-unet",  # still zero-padded: it paints blobs without hints until it is retrained (README, Models)
-        description="The U-Net that also takes colour hints: paint a few colours and the photo follows.",
-        reference="Zhang et al. 2017, Real-Time User-Guided Image Colorization with Learned Deep Priors (L + ab hints + mask in)",
-        good_at="spreading a handful of given colours over whole objects; without hints it works automatically",
+        arch="effnet-unet-levin",
+        kwargs=EDGE_PADDING,
+        description="The default U-Net's colours, corrected where you paint a colour: paint a few and the photo follows.",
+        reference="effnet-unet's prediction, corrected by the hints (Zhang et al. 2017's sparse ab hints) and the corrections "
+                  "spread by Levin et al. 2004's edge-aware propagation; no training of its own",
+        good_at="a few painted colours recolour their objects, the network colours the rest; without hints it is effnet-unet",
         bad_at="a hint on the wrong side of a faint edge can bleed into the neighbour",
         guided=True,
     ),

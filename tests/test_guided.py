@@ -16,6 +16,7 @@ from PIL import Image
 from colorize import ColorizeError, colorize_with_details
 from colorize.archs import build_architecture
 from colorize.archs.levin import EDGE_STEP, propagate
+from colorize.archs.propagated import CORRECTION_FADE
 from colorize.color import image_to_lab
 from colorize.hints import (
     Point,
@@ -25,10 +26,8 @@ from colorize.hints import (
     rgb_to_ab,
     sample_hints,
     strokes_to_hints,
-    training_hint_counts,
 )
 from conftest import smooth_colour_photo
-from train.trainer import widen_inputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,15 +60,6 @@ def test_sample_hints_is_deterministic_with_a_seed_and_reveals_true_patch_colour
     # a 1x1 patch reveals the true colour exactly; larger ones their mean, within the truth's range
     values = first[0, :2][:, masked[0]]
     assert values.min() >= ab[0].min() - 1e-4 and values.max() <= ab[0].max() + 1e-4
-
-
-def test_training_hint_counts_mix_no_hints_with_geometric_counts():
-    counts = training_hint_counts(4000, 0.25, mean_points=8, generator=torch.Generator().manual_seed(0))
-    assert counts == training_hint_counts(4000, 0.25, mean_points=8, generator=torch.Generator().manual_seed(0))
-    zero = sum(count == 0 for count in counts) / len(counts)
-    positive = [count for count in counts if count > 0]
-    assert 0.22 < zero < 0.28
-    assert min(positive) == 1 and 7 < np.mean(positive) < 9
 
 
 def test_points_land_where_clicked_with_the_colours_ab():
@@ -160,6 +150,33 @@ def test_levin_honours_the_hint_at_its_pixel():
     assert np.abs(solved).max() <= 35.0 + 1e-6  # a weighted mean never leaves the hints' range
 
 
+def test_a_fading_correction_stays_on_its_side_of_a_strong_edge():
+    """One hint: plain Levin spreads it over the whole photo (a single given value is the only
+    solution's constant); with unet-guided's tiny fade it fills its own side and stops at the edge."""
+    y = np.where(np.arange(60) < 30, 0.3, 0.7)[None, :].repeat(40, axis=0)
+    hint, mask = np.zeros((2, 40, 60)), np.zeros((40, 60), bool)
+    hint[:, 20, 10], mask[20, 10] = (30.0, -40.0), True
+    everywhere = propagate(y, hint, mask)
+    assert np.allclose(everywhere[:, :, 40:], np.array([30.0, -40.0])[:, None, None], atol=1.0)
+    fading = propagate(y, hint, mask, fade=CORRECTION_FADE)
+    assert np.allclose(fading[:, :, :25], np.array([30.0, -40.0])[:, None, None], atol=3.0)
+    assert np.abs(fading[:, :, 35:]).max() < 3.0
+
+
+def test_guided_default_is_the_default_without_hints_and_meets_a_hint_with_one():
+    torch.manual_seed(0)
+    plain = build_architecture("effnet-unet", padding_mode="replicate").eval()
+    guided = build_architecture("effnet-unet-levin", padding_mode="replicate").eval()
+    guided.load_state_dict(plain.state_dict(), strict=True)
+    l = torch.rand(1, 1, 64, 64) * 100
+    hints = torch.zeros(1, 3, 64, 64)
+    hints[0, :, 30:33, 30:33] = torch.tensor([40.0, -30.0, 1.0]).view(3, 1, 1)
+    with torch.no_grad():
+        assert torch.equal(plain(l), guided(l)) and torch.equal(plain(l), guided(l, torch.zeros(1, 3, 64, 64)))
+        at_hint = guided(l, hints)[0, :, 31, 31]
+    assert torch.allclose(at_hint, torch.tensor([40.0, -30.0]), atol=3.0)
+
+
 def test_levin_without_hints_leaves_the_photo_gray():
     photo = two_region_photo()
     result = colorize_with_details(photo, "levin", working_size=64)
@@ -167,18 +184,6 @@ def test_levin_without_hints_leaves_the_photo_gray():
 
 
 # --- the hint network and the API ---------------------------------------------------------
-
-@pytest.mark.parametrize("plain_arch, guided_arch", [("unet", "hint-unet")])
-def test_hint_unet_started_from_its_automatic_unet_is_that_unet_without_hints(plain_arch, guided_arch):
-    torch.manual_seed(0)
-    plain = build_architecture(plain_arch, padding_mode="replicate").eval()
-    guided = build_architecture(guided_arch, padding_mode="replicate").eval()
-    guided.load_state_dict(widen_inputs(plain.state_dict(), guided), strict=True)
-    l = torch.rand(1, 1, 64, 64) * 100
-    with torch.no_grad():
-        assert torch.allclose(plain(l), guided(l), atol=1e-5)
-        assert torch.equal(guided(l), guided(l, torch.zeros(1, 3, 64, 64)))
-
 
 def test_zero_hints_reproduce_the_automatic_output(colour_photo):
     automatic = colorize_with_details(colour_photo, "unet-guided").colorized

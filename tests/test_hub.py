@@ -181,7 +181,7 @@ def test_fine_tune_with_a_base_stores_only_what_it_changed(isolated_checkpoints,
     base = json.loads((folder / "config.json").read_text())["base"]
     base_file = isolated_checkpoints / "test-base" / "model.safetensors"
     assert base == {"model": "test-base", "sha256": hashlib.sha256(base_file.read_bytes()).hexdigest(),
-                    "shared_tensors": len(tuned.state_dict()) - len(decoder_keys)}
+                    "shared_tensors": len(tuned.state_dict()) - len(decoder_keys), "own_tensors": len(decoder_keys)}
     assert has_weights("test-tuned")
     loaded = load_model("test-tuned").state_dict()
     assert loaded.keys() == tuned.state_dict().keys()

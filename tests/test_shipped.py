@@ -37,21 +37,29 @@ def test_shipped_model_loads_strictly_and_colours_a_photo(folder):
     assert chroma.mean() > 1.0, "a trained model adds some colour"
 
 
-def test_shipped_hint_network_honours_a_hint_where_it_is_given():
-    """The trained guided U-Net puts a painted colour where it was painted (Zhang et al. 2017's
-    premise); random weights could not, so this checks the shipped weights themselves."""
+def test_shipped_guided_model_follows_a_hint_over_its_object_and_leaves_other_regions_alone():
+    """A blue hint on the astronaut's (orange-gray) suit: the suit turns blue where the hint is
+    and far across the suit too, while the dark helmet at the bottom right, beyond strong
+    edges, keeps its colour. This checks the shipped engine itself, on the shipped weights."""
     import skimage.data
 
     from colorize.hints import Point, rgb_to_ab
 
     photo = skimage.data.astronaut()
     model = load_folder(SHIPPED / "unet-guided", MODELS["unet-guided"])
-    hint = Point(x=200, y=420, rgb=(40, 90, 220))  # blue on the orange suit
+    hint = Point(x=200, y=420, rgb=(40, 90, 220))
     target = rgb_to_ab([hint.rgb])[0].numpy()
-    automatic = image_to_lab(colorize_with_details(photo, model).colorized)[415:425, 195:205, 1:].mean(axis=(0, 1))
-    guided = image_to_lab(colorize_with_details(photo, model, hints=[hint]).colorized)[415:425, 195:205, 1:].mean(axis=(0, 1))
-    assert np.linalg.norm(guided - target) < 0.5 * np.linalg.norm(automatic - target)
-    assert guided[1] < -20  # clearly blue (b well below zero)
+    automatic = image_to_lab(colorize_with_details(photo, model).colorized)[..., 1:]
+    guided = image_to_lab(colorize_with_details(photo, model, hints=[hint]).colorized)[..., 1:]
+
+    def mean_ab(picture: np.ndarray, row: int, col: int) -> np.ndarray:
+        return picture[row - 5 : row + 5, col - 5 : col + 5].mean(axis=(0, 1))
+
+    at_hint = mean_ab(guided, 420, 200)
+    assert np.linalg.norm(at_hint - target) < 0.5 * np.linalg.norm(mean_ab(automatic, 420, 200) - target)
+    assert at_hint[1] < -20  # clearly blue (b well below zero)
+    assert mean_ab(guided, 350, 120)[1] < mean_ab(automatic, 350, 120)[1] - 15  # the suit's far side follows
+    assert np.linalg.norm(mean_ab(guided, 480, 480) - mean_ab(automatic, 480, 480)) < 3  # the helmet does not
 
 
 def _featureless_inputs(height: int = 192, width: int = 256):
@@ -64,12 +72,7 @@ def _featureless_inputs(height: int = 192, width: int = 256):
     return [("uniform", torch.full((height, width), 70.0), (1, 2)), ("ramp across", across, 1), ("ramp down", down, 2)]
 
 
-STILL_ZERO_PADDED = {"unet-guided"}  # its retraining with edge padding is open (issue 14); strict: fixing it fails here
-
-
-@pytest.mark.parametrize("folder", [pytest.param(path, marks=pytest.mark.xfail(
-    strict=True, reason="trained and shipped with zero padding")) if path.name in STILL_ZERO_PADDED else path
-    for path in FOLDERS], ids=lambda path: path.name)
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda path: path.name)
 def test_shipped_model_paints_no_blob_on_a_featureless_gray(folder):
     """Issue 14's blob test: a network that colours a uniform gray, or a ramp, differently in one
     place than another paints by position (zero padding, transposed convolutions), which shows

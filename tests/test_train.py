@@ -362,9 +362,9 @@ def test_model_card_traces_the_encoder_to_imagenet_through_an_init_run():
 def test_frozen_encoder_fine_tune_ships_only_the_decoder(folders, tmp_path):
     """``--freeze encoder`` keeps the encoder's weights and BatchNorm statistics exactly, and
     ``export --base`` then stores only the rest, loading back as the whole network."""
-    base = register_model(replace(MODELS["unet"], name="test-tiny-unet", kwargs=TINY_KWARGS["unet"]))
+    base = register_model(replace(MODELS["effnet-unet"], name="test-tiny-effnet", kwargs={**MODELS["effnet-unet"].kwargs, **TINY_KWARGS["effnet-unet"]}))
     try:
-        save_pretrained(fresh_generator(tiny_config(folders, tmp_path, "unet")), base.local_dir,
+        save_pretrained(fresh_generator(tiny_config(folders, tmp_path, "effnet-unet")), base.local_dir,
                         {"arch": base.arch, "kwargs": base.kwargs, "working_size": 32})
         cfg = tiny_config(folders, tmp_path / "run", "unet-gan", recipe="gan", init=str(base.local_dir), freeze="encoder")
         train(cfg)
@@ -375,14 +375,39 @@ def test_frozen_encoder_fine_tune_ships_only_the_decoder(folders, tmp_path):
             assert all(torch.equal(weights[key].half(), initial[key].half()) for key in encoder)
             assert any(not torch.equal(weights[key].half(), initial[key].half()) for key in initial.keys() - encoder)
 
-        folder, _ = export_run(Path(cfg.out), "unet-gan", tmp_path / "checkpoints", base="test-tiny-unet")
+        folder, _ = export_run(Path(cfg.out), "unet-gan", tmp_path / "checkpoints", base="test-tiny-effnet")
         assert set(load_file(folder / WEIGHTS_FILE)) <= initial.keys() - encoder
-        assert read_config(folder)["base"]["model"] == "test-tiny-unet"
-        assert "test-tiny-unet" in (folder / CARD_FILE).read_text()
+        assert read_config(folder)["base"]["model"] == "test-tiny-effnet"
+        assert "test-tiny-effnet" in (folder / CARD_FILE).read_text()
         loaded = load_model(folder).state_dict()
         assert all(torch.equal(loaded[key], start[key].half().float()) for key in start)
     finally:
-        MODELS.pop("test-tiny-unet")
+        MODELS.pop("test-tiny-effnet")
+        load_model.cache_clear()
+
+
+def test_a_weights_folder_ships_as_the_guided_engine_with_no_tensors_of_its_own(folders, tmp_path):
+    """``unet-guided`` is effnet-unet's network plus Levin propagation: exported from the
+    weights folder, it stores nothing again, loads as the guided engine, equals the network
+    without hints, and its card and config carry the scores with hints too."""
+    base = register_model(replace(MODELS["effnet-unet"], name="test-tiny-effnet", kwargs={**MODELS["effnet-unet"].kwargs, **TINY_KWARGS["effnet-unet"]}))
+    try:
+        network = fresh_generator(tiny_config(folders, tmp_path, "effnet-unet"))
+        save_pretrained(network, base.local_dir, {"arch": base.arch, "kwargs": base.kwargs, "working_size": 32, "steps": 3,
+                                                  "training": tiny_config(folders, tmp_path, "effnet-unet").to_dict()})
+        folder, report = export_run(base.local_dir, "unet-guided", tmp_path / "checkpoints", base="test-tiny-effnet")
+        assert load_file(folder / WEIGHTS_FILE) == {}
+        config = read_config(folder)
+        assert config["arch"] == MODELS["unet-guided"].arch and config["base"]["own_tensors"] == 0
+        assert config["val_10_hints"]["model"]["psnr"] > 0 and report.model.psnr > 0
+        assert "no tensors of its own" in (folder / CARD_FILE).read_text()
+        engine, plain = load_model(folder), load_model(base.local_dir)
+        assert engine.accepts_hints and not plain.accepts_hints
+        l = torch.rand(1, 1, 32, 32) * 100
+        with torch.no_grad():
+            assert torch.equal(engine(l), plain(l))
+    finally:
+        MODELS.pop("test-tiny-effnet")
         load_model.cache_clear()
 
 

@@ -40,7 +40,6 @@ class TrainConfig:
     schedule: str = "constant"          # constant | cosine (with `warmup` steps of linear warm-up)
     warmup: int = 0
     rebalance: float = 0.0              # colour rebalancing strength: 0 off, 1 inverse frequency, Zhang et al. 0.5
-    hint_zero_rate: float = 0.4         # hint models: share of crops trained without hints (automatic use)
     gan_weight: float = 1.0             # adversarial term; the L1 term is multiplied by `l1_weight`
     l1_weight: float = 100.0            # pix2pix's lambda
     critic_lr_scale: float = 1.0        # the critic's learning rate relative to the generator's

@@ -2,7 +2,8 @@
 
     python -m train.export runs/unet --name unet                 # -> checkpoints/unet/
     python -m train.export runs/unet --name unet --push-to-hub ORG/colorize-unet
-    python -m train.export runs/unet-gan --name unet-gan --base unet   # decoder only (--freeze encoder)
+    python -m train.export runs/unet-gan --name unet-gan --base effnet-unet   # decoder only (--freeze encoder)
+    python -m train.export checkpoints/effnet-unet --name unet-guided --base effnet-unet   # same network, another engine
 
 The folder holds fp16 ``model.safetensors``, ``config.json`` and a model card with the data,
 the command, the steps, the validation metrics of exactly these fp16 weights beside the gray
@@ -32,9 +33,19 @@ from colorize.zoo import CHECKPOINTS_DIR, MODELS, get_spec
 
 from .trainer import CHECKPOINT
 
+GUIDED_HINTS = 10  # a guided model is also scored with this many true-colour hints per photo
+
 
 def load_run(run: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The run's inference weights (EMA if it kept one) and its checkpoint metadata."""
+    """The run's inference weights (EMA if it kept one) and its checkpoint metadata.
+
+    A weights folder stands in for the run it was exported from (its config keeps the run's
+    metadata): that is how one network ships under a second engine (``unet-guided``).
+    """
+    if not (run / CHECKPOINT).is_file() and (run / CONFIG_FILE).is_file():
+        config = read_config(run)
+        return load_folder(run), {"arch": config["arch"], "kwargs": config["kwargs"], "step": config["steps"],
+                                  "config": config["training"]}
     state = torch.load(run / CHECKPOINT, map_location="cpu", weights_only=True)
     model = build_architecture(state["arch"], **state["kwargs"])
     model.load_state_dict(state["ema"] or state["generator"], strict=True)
@@ -52,10 +63,14 @@ def _metrics_table(report: Report) -> str:
     return "\n".join(lines)
 
 
-def model_card(name: str, config: dict[str, Any], report: Report | None, val_info: str, sha256: str, command: str) -> str:
+def model_card(name: str, config: dict[str, Any], report: Report | None, val_info: str, sha256: str, command: str,
+               guided: Report | None = None) -> str:
     spec = MODELS.get(name)
     training = config["training"]
     metrics = _metrics_table(report) if report is not None else "Not evaluated."
+    if guided is not None:
+        metrics += (f"\n\nWith {GUIDED_HINTS} true-colour hints per photo (the same photos; "
+                    f"`--hints {GUIDED_HINTS}` below):\n\n{_metrics_table(guided)}")
     return f"""---
 library_name: colorize
 pipeline_tag: image-to-image
@@ -83,7 +98,7 @@ upsampled and merged with the photo's own full-resolution L by `colorize`.
 
 {metrics}
 
-Reproduce: `python -m colorize.evaluate {training['val']} --model {name} --size {training['val_size']}`
+Reproduce: `python -m colorize.evaluate {training['val']} --model {name} --size {training['val_size']}{f" [--hints {GUIDED_HINTS}]" if guided else ""}`
 
 ## Files
 
@@ -106,15 +121,16 @@ def _pretrained_note(config: dict[str, Any]) -> str:
         use = f"fine-tuned at {training.get('encoder_lr_scale', 1.0)}x the decoder's learning rate"
         use += f", with `{frozen}` kept frozen (BatchNorm statistics included)" if frozen else ""
     return (f"\n- encoder initialised, {origin}from {source}; {use}. "
-            "Only training needs that package: this file holds the whole network")
+            "Only training needs that package: the shipped weights hold the whole network")
 
 
 def _base_note(config: dict[str, Any]) -> str:
     if "base" not in config:
         return ""
     base = config["base"]
-    return (f"\n- shares {base['shared_tensors']} tensors (the frozen `{config['training'].get('freeze', '')}`) with "
-            f"`{base['model']}`, whose `model.safetensors` (sha256 `{base['sha256']}`) it needs beside it")
+    shared = (f"shares {base['shared_tensors']} tensors (the frozen `{config['training'].get('freeze', '')}`)"
+              if base.get("own_tensors", 1) else "holds no tensors of its own: it runs on the network")
+    return f"\n- {shared} of `{base['model']}`, whose `model.safetensors` (sha256 `{base['sha256']}`) it needs beside it"
 
 
 def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: bool = False,
@@ -127,32 +143,47 @@ def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: b
     run below says whether it did).
     """
     model, state = load_run(run)
-    kwargs = state["kwargs"]
+    spec, kwargs = get_spec(name), state["kwargs"]
+    if spec.arch != state["arch"]:  # the same weights in another engine of the table
+        model = _rebuild(model, spec.arch, kwargs)
     if padding_mode is not None:
         kwargs = {**kwargs, "padding_mode": padding_mode}
         pad_edges(model, padding_mode)
     training = state["config"]
-    config = {"name": name, "arch": state["arch"], "kwargs": kwargs, "steps": state["step"],
-              "working_size": get_spec(training["model"]).working_size, "training": training}
+    config = {"name": name, "arch": spec.arch, "kwargs": kwargs, "steps": state["step"],
+              "working_size": spec.working_size, "training": training}
     command_file = run / "command.txt"
-    command = " && ".join(command_file.read_text().splitlines()) if command_file.is_file() else "n/a"
+    if command_file.is_file():
+        command = " && ".join(command_file.read_text().splitlines())
+    else:  # a weights folder: this export is the command (the network's own is in that folder's card)
+        command = f"python -m train.export {run} --name {name}" + (f" --base {base}" if base else "")
     with tempfile.TemporaryDirectory() as scratch:
         staged = save_pretrained(model, Path(scratch) / name, config, base=base)
         config = read_config(staged)
-        report, val_info = None, "Not evaluated (--no-eval)."
+        report, guided, val_info = None, None, "Not evaluated (--no-eval)."
         if evaluate and training.get("val"):
             photos = load_eval_photos(training["val"], training["val_size"])
             report = evaluate_photos(load_folder(staged), photos, config["working_size"])[0]
             val_info = f"{len(photos)} photos of `{training['val']}`, short side {training['val_size']} px, fp16 weights as shipped."
             config["val"] = report.to_dict()
+            if spec.guided:
+                guided = evaluate_photos(load_folder(staged), photos, config["working_size"], hints=GUIDED_HINTS)[0]
+                config[f"val_{GUIDED_HINTS}_hints"] = guided.to_dict()
             (staged / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         target = dest / name
         _refuse_if_worse(target, report, force)
-        (staged / "README.md").write_text(model_card(name, config, report, val_info, sha256_of(staged / WEIGHTS_FILE), command))
+        (staged / "README.md").write_text(model_card(name, config, report, val_info, sha256_of(staged / WEIGHTS_FILE), command, guided))
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(staged, target)
     return target, report
+
+
+def _rebuild(model: torch.nn.Module, arch: str, kwargs: dict[str, Any]) -> torch.nn.Module:
+    """``model``'s weights in architecture ``arch`` (strictly: the tensors must be the same)."""
+    engine = build_architecture(arch, **kwargs)
+    engine.load_state_dict(model.state_dict(), strict=True)
+    return engine.eval()
 
 
 def _refuse_if_worse(target: Path, report: Report | None, force: bool) -> None:

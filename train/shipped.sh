@@ -25,7 +25,8 @@ run() {  # run NAME ARGS... : train into runs/$RUN (default NAME), then export t
 
 effnet_unet() {  # phase 3: the ImageNet encoder frozen (BatchNorm statistics too), the decoder trained with L1;
                 # phase 5, what ships: from there, with edge padding, the deepest encoder blocks (11-15) fine-tuned
-                # at a tenth of the decoder's rate
+                # at a tenth of the decoder's rate (the shipped run began with --steps 2000 and was resumed with
+                # --steps 1500, so its cosine schedule shortened mid-run: both invocations are in its model card)
                 RUN=effnet-unet-frozen run effnet-unet --kwargs "$ZEROS" --freeze encoder --recipe l1 --optimizer adamw \
                   --lr 1e-3 --beta1 0.9 --weight-decay 1e-4 --schedule cosine --warmup 50 --steps 2000 --batch-size 32 \
                   --crop 128 --channels-last --threads 2 --eval-every 250
@@ -36,12 +37,14 @@ effnet_unet() {  # phase 3: the ImageNet encoder frozen (BatchNorm statistics to
 unet()        { EXPORT=(--padding-mode replicate)
                 run unet --kwargs "$ZEROS" --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 5e-4 --beta1 0.9 \
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
-unet_gan()    { EXPORT=(--base unet)  # the encoder stays unet's, so only the decoder is stored (6.5 MB, not 29)
-                # Not shipped yet: its samples show colour marks at fixed places (README, Models).
-                run unet-gan --recipe gan --init checkpoints/unet --freeze encoder --gan-weight 0.3 --real-label 0.9 \
-                  --critic-lr-scale 0.25 --steps 600 --batch-size 16 --crop 128 --lr 5e-5 --beta1 0.5 --eval-every 200 --save-every 50 --threads 2; }
-unet_guided() { run unet-guided --init checkpoints/unet --steps 4000 --batch-size 16 --crop 128 --optimizer adamw \
-                  --lr 3e-4 --beta1 0.9 --weight-decay 1e-4 --schedule cosine --warmup 100 --eval-every 1000; }
+unet_gan()    { # pix2pix on effnet-unet's decoder. Evaluated every 100 steps, colour rose and PSNR fell steadily;
+                # step 400 was the most vivid that kept val PSNR above gray (README, Models). Constant rate: a
+                # 400-step run is that run stopped there.
+                run unet-gan --kwargs "$REPLICATE" --recipe gan --init runs/effnet-unet --freeze encoder --gan-weight 0.5 \
+                  --l1-weight 100 --real-label 0.9 --critic-lr-scale 0.5 --optimizer adam --lr 1e-4 --beta1 0.5 --steps 400 \
+                  --batch-size 16 --crop 128 --channels-last --threads 2 --ema 0.99 --eval-every 100 --save-every 50; }
+unet_guided() { # no training: effnet-unet's network with hint corrections spread by Levin propagation
+                python -m train.export checkpoints/effnet-unet --name unet-guided --base effnet-unet --force > runs/unet-guided.log 2>&1; }
 shallow()     { EXPORT=(--padding-mode replicate)
                 run shallow --kwargs "$ZEROS" --recipe l1 --steps 600 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
                   --beta1 0.9 --schedule cosine --warmup 100 --eval-every 300; }
@@ -52,6 +55,6 @@ cnn()         { EXPORT=(--padding-mode replicate)
                   --crop-max 0.3125 --optimizer adamw --lr 1e-3 --beta1 0.9 --schedule cosine --warmup 50 --eval-every 200; }
 
 mkdir -p runs
-for model in "${@:-effnet_unet unet unet_guided unet_gan shallow autoencoder cnn}"; do
+for model in "${@:-effnet_unet unet_guided unet_gan unet shallow autoencoder cnn}"; do
   for stage in $model; do "${stage//-/_}"; done
 done

@@ -30,7 +30,6 @@ from tqdm import tqdm
 
 from colorize.archs import build_architecture
 from colorize.color import rgb_to_lab
-from colorize.hints import sample_hints, training_hint_counts
 from colorize.evaluate import evaluate_photos, load_eval_photos
 from colorize.hub import load_folder, load_model
 from colorize.zoo import get_spec
@@ -127,25 +126,8 @@ def make_optimizer(cfg: TrainConfig, parameters) -> torch.optim.Optimizer:
     return torch.optim.Adam(parameters, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
 
-def widen_inputs(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """Zero-pad the input-channel axis of weights that take fewer inputs than ``model``'s.
-
-    This is how a hint U-Net starts from the plain U-Net: the filters for L are kept, the
-    new hint filters start at zero, so before training it colorizes exactly like the plain one.
-    """
-    target = model.state_dict()
-    widened = {}
-    for key, value in state.items():
-        shape = target[key].shape if key in target else value.shape
-        if value.ndim == 4 and value.shape[0] == shape[0] and value.shape[1] < shape[1] and value.shape[2:] == shape[2:]:
-            value = torch.cat([value, value.new_zeros(shape[0], shape[1] - value.shape[1], *shape[2:])], dim=1)
-        widened[key] = value
-    return widened
-
-
 def load_initial_weights(model: nn.Module, source: str) -> None:
-    """Start from a weights folder, a run folder (its EMA) or a table name (GAN fine-tuning,
-    or a hint U-Net started from the plain U-Net)."""
+    """Start from a weights folder, a run folder (its EMA) or a table name (fine-tuning)."""
     path = Path(source)
     if (path / CHECKPOINT).is_file():
         state = torch.load(path / CHECKPOINT, map_location="cpu", weights_only=True)
@@ -154,7 +136,7 @@ def load_initial_weights(model: nn.Module, source: str) -> None:
         state = load_folder(path).state_dict()
     else:
         state = load_model(source).state_dict()
-    model.load_state_dict(widen_inputs(state, model), strict=True)
+    model.load_state_dict(state, strict=True)
 
 
 def frozen_modules(model: nn.Module, names: str) -> list[nn.Module]:
@@ -245,15 +227,6 @@ class Trainer:
         scaler.step(optimizer)
         scaler.update()
 
-    @property
-    def takes_hints(self) -> bool:
-        return unwrap(self.generator).accepts_hints
-
-    def _training_hints(self, ab: torch.Tensor) -> torch.Tensor:
-        """Simulated user hints revealed from the true colours (hint models only)."""
-        counts = training_hint_counts(ab.shape[0], self.cfg.hint_zero_rate)
-        return sample_hints(ab.float().cpu(), counts).to(ab)
-
     def train_step(self, rgb: torch.Tensor) -> dict[str, float]:
         l, ab = self._to_lab(rgb)
         weights = self.rebalancer(ab) if self.rebalancer is not None else None
@@ -263,7 +236,7 @@ class Trainer:
         for group in self.opt_d.param_groups if self.opt_d else []:
             group["lr"] = rate * self.cfg.critic_lr_scale
         with self._autocast():
-            ab_pred = self.generator(l, self._training_hints(ab)) if self.takes_hints else self.generator(l)
+            ab_pred = self.generator(l)
         if self.critic is None:
             loss = pixel_loss(ab_pred, ab, self.cfg.recipe, weights)
             self._update(self.opt_g, self.scaler_g, loss)

@@ -11,8 +11,8 @@ from .autoencoder import ColorAutoEncoder
 from .cnn import ColorizationNet
 from .common import ColorizationModel, pad_edges
 from .effnet_unet import EfficientNetUNet
-from .hint_unet import HintUNet
 from .levin import LevinPropagation
+from .propagated import PropagatedEfficientNetUNet
 from .shallow import ShallowColorizationNet
 from .unet import ResNetUNet
 
@@ -22,7 +22,7 @@ ARCHITECTURES: dict[str, type[ColorizationModel]] = {
     "autoencoder": ColorAutoEncoder,
     "unet": ResNetUNet,
     "effnet-unet": EfficientNetUNet,
-    "hint-unet": HintUNet,
+    "effnet-unet-levin": PropagatedEfficientNetUNet,
     "levin": LevinPropagation,
 }
 

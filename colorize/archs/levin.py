@@ -19,7 +19,9 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 import torch
+import torch.nn.functional as F
 
+from ..hints import resize_hints
 from .common import ColorizationModel
 
 _OFFSETS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
@@ -58,11 +60,14 @@ def affinity_weights(y: np.ndarray, edge_step: float | None = EDGE_STEP) -> np.n
     return weights / np.maximum(weights.sum(axis=0), np.finfo(weights.dtype).tiny)
 
 
-def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: float | None = EDGE_STEP) -> np.ndarray:
+def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: float | None = EDGE_STEP,
+              fade: float = 0.0) -> np.ndarray:
     """Solve for ab everywhere given ``hint_ab`` (2, H, W) where ``mask`` (H, W) is set
     (``edge_step`` as in ``affinity_weights``).
 
-    Returns (2, H, W). With no hints there is nothing to spread: ab is zero (gray).
+    With ``fade`` > 0 each pixel asks for only (1 - fade) of its neighbours' mean, so colour
+    fades towards zero far from every hint; even a tiny fade stops it at strong edges, where
+    the links are weaker than the fade. Returns (2, H, W). With no hints ab is zero (gray).
     """
     height, width = y.shape
     if not mask.any():
@@ -78,11 +83,30 @@ def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: f
         keep = free & (neighbour >= 0)
         rows.append(np.flatnonzero(keep))
         cols.append(neighbour[keep])
-        values.append(-weights[k].reshape(-1)[keep])
+        values.append(-(1.0 - fade) * weights[k].reshape(-1)[keep])
     system = scipy.sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
     targets = (hint_ab.reshape(2, -1) * ~free).T
     solution = scipy.sparse.linalg.splu(system).solve(np.ascontiguousarray(targets))
     return solution.T.reshape(2, height, width)
+
+
+def propagate_hints(l: torch.Tensor, hints: torch.Tensor, side: int | None = None, fade: float = 0.0) -> torch.Tensor:
+    """``propagate`` for a batch: L (N, 1, H, W) in Lab units and hint maps (N, 3, H, W) ->
+    ab (N, 2, H, W). With ``side``, each system is solved at about ``side``² pixels and the
+    result upsampled: the solve grows faster than the pixel count, the spread colour is smooth.
+    The solve is a constant to autograd: no gradient flows back through it into ``hints``."""
+    l, hints = l.detach(), hints.detach()
+    height, width = l.shape[-2:]
+    scale = 1.0 if side is None else min(1.0, side / (height * width) ** 0.5)
+    shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+    small_l = F.interpolate(l, size=shape, mode="area") if scale < 1 else l
+    small_hints = resize_hints(hints, shape)
+    solved = torch.from_numpy(np.stack([
+        propagate(lightness[0].double().cpu().numpy() / 100, hint[:2].double().cpu().numpy(), hint[2].cpu().numpy() > 0.5,
+                  fade=fade)
+        for lightness, hint in zip(small_l, small_hints)
+    ])).to(l)
+    return F.interpolate(solved, size=(height, width), mode="bilinear", align_corners=False) if scale < 1 else solved
 
 
 class LevinPropagation(ColorizationModel):
@@ -94,8 +118,4 @@ class LevinPropagation(ColorizationModel):
     def forward(self, l: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         if hints is None:
             return torch.zeros(l.shape[0], 2, *l.shape[-2:], dtype=l.dtype)
-        solved = [
-            propagate(lightness[0].double().cpu().numpy() / 100, hint[:2].double().cpu().numpy(), hint[2].cpu().numpy() > 0.5)
-            for lightness, hint in zip(l, hints)
-        ]
-        return torch.from_numpy(np.stack(solved)).to(l)
+        return propagate_hints(l, hints)
