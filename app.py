@@ -36,6 +36,9 @@ GUIDED_HELP = ("Know a colour (the dress was blue)? Paint it on the photo and it
 VIDEO_HELP = ("Colour a black-and-white film clip: the colour holds steady from frame to frame and the sound is kept. "
               f"Clips up to {MAX_UPLOAD.removesuffix('mb')} MB and {studio.MAX_CLIP_SECONDS} seconds; the model is the one "
               "chosen on the left. The result is an MP4 (H.264 with AAC sound) that plays anywhere.")
+VIDEO_HINTS_HELP = ("Paint a colour on something in the first frame (a coat, a car, the sky) and it keeps that colour "
+                    "as it moves, until the scene changes. With paint, the clip is coloured by the first guided model "
+                    "(the automatic model plus your colours).")
 # Phones: a short header and upload box, so the button and the result fit on the first screen;
 # no page-wide sideways scrolling (wide tables scroll inside themselves); tabs padded narrowly
 # enough that all five fit on one line, none tucked into a "More tabs" menu.
@@ -188,16 +191,22 @@ def video_tab(shared: Shared) -> None:
             clip = gr.Video(label="Your clip", sources=["upload"], elem_id="input-video")
             coloured = gr.Video(label="Colorized clip", interactive=False, elem_id="output-video")
         run = gr.Button("Colorize clip", variant="primary", elem_id="video-btn")
+        with gr.Accordion("Choose colours yourself (optional)", open=False, elem_id="video-hints"):
+            gr.Markdown(VIDEO_HINTS_HELP)
+            canvas = gr.ImageEditor(label="Paint colours on the first frame", type="numpy", image_mode="RGBA", format="png",
+                                    sources=(), transforms=(), layers=False, brush=studio.brush(), elem_id="video-canvas",
+                                    height=360)
         strip = gr.Image(label="Gray frames (top) and their colour (bottom)", format="png", interactive=False,
                          elem_id="video-strip")
         download = gr.File(label="Colorized clip (MP4)", elem_id="video-download")
+        points = gr.JSON(visible=False, label="Points")
         api = gr.Button(visible=False)
     outputs = [coloured, strip, download]
     one_clip_at_a_time = dict(concurrency_limit=1, concurrency_id="video")
-    run.click(studio.for_page(studio.colorize_clip, 3), [clip, shared.model], [*outputs, shared.status], api_name=False,
-              **one_clip_at_a_time)
-    api.click(studio.for_api(studio.colorize_clip), [clip, shared.model], outputs, api_name="video", **one_clip_at_a_time)
-    clip.change(lambda: [None] * len(outputs), None, outputs, api_name=False)
+    run.click(studio.for_page(studio.colorize_clip, 3), [clip, shared.model, canvas], [*outputs, shared.status],
+              api_name=False, **one_clip_at_a_time)
+    api.click(studio.for_api(studio.video_api), [clip, shared.model, points], outputs, api_name="video", **one_clip_at_a_time)
+    clip.change(studio.for_page(studio.new_clip, 4), clip, [*outputs, canvas, shared.status], api_name=False)
 
 
 def build_demo() -> gr.Blocks:

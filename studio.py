@@ -29,15 +29,17 @@ from PIL import Image
 
 from colorize import ColorizeError, colorize_video, get_spec, has_weights
 from colorize.files import save_png
-from colorize.hints import Point, parse_colour
+from colorize.hints import HintInput, Point, parse_colour
 from colorize.runtime import release_freed_memory
 from colorize.showcase import (
     GUIDE_SIDE,
     METRIC_HEADERS,
     Photo,
     Prediction,
+    available_guided_models,
     available_models,
     channel_gallery,
+    clip_canvas,
     colorized_at,
     compare_models,
     comparison_table,
@@ -316,15 +318,40 @@ def show_channels(path: str | None, kept: Photo | None, model: str, saturation: 
 # --- Video tab ----------------------------------------------------------------------------------
 
 
-def colorize_clip(path: str | None, model: str, progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
+def new_clip(path: str | None):
+    """A new clip: the old results go, and its first frame (gray, upright) is put on the hint
+    canvas; (coloured clip, strip, download, canvas)."""
+    if not path:
+        return None, None, None, None
+    gray = clip_canvas(path)
+    return None, None, None, {"background": gray, "layers": [], "composite": gray}
+
+
+def colorize_clip(path: str | None, model: str, canvas: dict | None = None,
+                  progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
     """Colorize button of the Video tab: (coloured clip, still strip, the clip as a download).
 
-    The MP4 is H.264 + AAC, which browsers play as is, so Gradio serves the file written here
-    without converting or copying it. Progress counts frames; a clip whose header gives no
-    frame count shows the count alone.
+    Paint on the first frame is carried through the clip as colour hints. The MP4 is H.264 +
+    AAC, which browsers play as is, so Gradio serves the file written here without converting
+    or copying it. Progress counts frames; a clip whose header gives no frame count shows the
+    count alone.
     """
+    layers = (canvas or {}).get("layers") or [None]
+    return _colour_clip(path, model, painted_strokes(layers[0]), progress)
+
+
+def video_api(path: str | None, model: str, points: list | dict | None = None,
+              progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
+    """``/video``: a clip and, optionally, colour points on its first frame as it is shown."""
+    return _colour_clip(path, model, read_points(points), progress)
+
+
+def _colour_clip(path: str | None, model: str, hints: HintInput | None, progress: gr.Progress) -> tuple[str, str, str]:
     if not path:
         raise StudioError(NO_CLIP)
-    result = colorize_video(path, fresh_folder() / f"{Path(path).stem}-colorized.mp4", model, max_seconds=MAX_CLIP_SECONDS,
+    if hints is not None and not get_spec(model).guided:
+        model = available_guided_models()[0]  # the painted colours need a model that reads them
+    result = colorize_video(path, fresh_folder() / f"{Path(path).stem}-colorized.mp4", model, hints=hints,
+                            max_seconds=MAX_CLIP_SECONDS,
                             progress=lambda done, total: progress((done, total or None), unit="frames"))
     return str(result.path), png_file(result.strip, "strip"), str(result.path)

@@ -3,6 +3,7 @@
     python -m colorize old_photos/ scan.tif --model default --out coloured/ --jobs 2
     python -m colorize clip.mp4 --out coloured/           # -> coloured/clip.mp4, with its sound
     python -m colorize family.jpg --hints hints.json      # guided: points or a PNG stroke layer
+    python -m colorize clip.mp4 --hints hints.json        # hints on the first frame follow the shot
     python -m colorize --list-models
 
 Every photo becomes ``OUT/<stem>.png`` at its full resolution, every clip ``OUT/<stem>.mp4``
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("inputs", nargs="*", type=Path, help="image files and folders (searched recursively)")
     parser.add_argument("--model", default="default",
                         help="model name (see --list-models) or a weights folder; with --hints, default is the best guided model")
-    parser.add_argument("--hints", type=Path, help="colour hints: JSON points [{x, y, color}] or a transparent PNG stroke layer")
+    parser.add_argument("--hints", type=Path, help="colour hints: JSON points [{x, y, color}] or a transparent PNG stroke layer "
+                             "(for a clip: placed on its first frame, carried through the shot)")
     parser.add_argument("--out", type=Path, default=Path("colorized"), help="output folder (default: ./colorized)")
     parser.add_argument("--saturation", type=float, default=1.0, help="colour strength: 0 gray, 1 as predicted, >1 bolder")
     parser.add_argument("--working-size", type=int, help="override the model's working resolution (pixels per side)")
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             tqdm.write(f"failed: {source}: {error}", file=sys.stderr)
     for source, target in clips.items():
-        error = colorize_clip(source, target, network, options)
+        error = colorize_clip(source, target, network, {**options, "hints": hints})
         if error is not None:
             failures += 1
             print(f"failed: {source}: {error}", file=sys.stderr)

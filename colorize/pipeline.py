@@ -119,6 +119,14 @@ def predict_ab(model: torch.nn.Module, l_small: torch.Tensor, hints: torch.Tenso
     return model(l_small).float().cpu()
 
 
+def takes_hints(network: torch.nn.Module, hints_given: bool) -> bool:
+    """Whether ``network`` reads colour hints; giving hints to one that does not is refused."""
+    guided = getattr(network, "accepts_hints", False)
+    if hints_given and not guided:
+        raise ColorizeError(f"This model does not take colour hints. Guided models: {', '.join(list_guided_models())}.")
+    return guided
+
+
 def colorize_with_details(
     image: ImageSource,
     model: ModelRef = "default",
@@ -151,11 +159,9 @@ def predict_colour(
     full-resolution file never runs the network again (the studio keeps it per session).
     """
     network, table_size = _resolve(model, device)
-    takes_hints = getattr(network, "accepts_hints", False)
-    if hints is not None and not takes_hints:
-        raise ColorizeError(f"This model does not take colour hints. Guided models: {', '.join(list_guided_models())}.")
+    guided = takes_hints(network, hints is not None)
     shape = working_shape(*photo.shape[:2], working_size or table_size or 256)
-    maps = hint_map(hints, photo.shape[:2], shape) if takes_hints else None
+    maps = hint_map(hints, photo.shape[:2], shape) if guided else None
     return predict_ab(network, working_lab(photo, shape)[:, :1], maps)
 
 
@@ -174,12 +180,10 @@ def colorize_batch(
     ``hints``, if given, holds one entry (or None) per photo; see ``colorize_with_details``.
     """
     network, table_size = _resolve(model, device)
-    takes_hints = getattr(network, "accepts_hints", False)
     hints = list(hints) if hints is not None else [None] * len(images)
     if len(hints) != len(images):
         raise ValueError(f"got {len(hints)} hint entries for {len(images)} photos")
-    if not takes_hints and any(entry is not None for entry in hints):
-        raise ColorizeError(f"This model does not take colour hints. Guided models: {', '.join(list_guided_models())}.")
+    guided = takes_hints(network, any(entry is not None for entry in hints))
     size = working_size or table_size or 256
     photos = [load_image(image, max_pixels=max_pixels) for image in images]
     shapes = [working_shape(*photo.shape[:2], size) for photo in photos]
@@ -189,7 +193,7 @@ def colorize_batch(
         for start in range(0, len(members), NETWORK_BATCH):
             chunk = members[start : start + NETWORK_BATCH]
             l_small = torch.cat([working_lab(photos[i], shape)[:, :1] for i in chunk])
-            maps = torch.cat([hint_map(hints[i], photos[i].shape[:2], shape) for i in chunk]) if takes_hints else None
+            maps = torch.cat([hint_map(hints[i], photos[i].shape[:2], shape) for i in chunk]) if guided else None
             predicted = predict_ab(network, l_small, maps)
             ab_small.update({i: predicted[j : j + 1] for j, i in enumerate(chunk)})
     return [

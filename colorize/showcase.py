@@ -24,6 +24,7 @@ from .hub import has_weights
 from .io import ImageSource, load_image, resize_short_side
 from .metrics import Report, Scores, colourfulness, score
 from .pipeline import merge_full_resolution, predict_colour
+from .video import first_frame
 from .zoo import DEFAULT_MODEL, MODELS, list_guided_models, list_models
 
 PREVIEW_SIDE = 1024   # longest side of images sent to the browser
@@ -182,6 +183,12 @@ def guide_canvas(photo: Photo) -> np.ndarray:
     """The gray photo a person paints on, at ``GUIDE_SIDE``: the live result of each stroke is
     drawn at this size too, so a stroke costs the same on a phone snapshot and a 24 MP scan."""
     return gray_image(preview(photo.preview, GUIDE_SIDE))
+
+
+def clip_canvas(src: str | Path) -> np.ndarray:
+    """A clip's first frame, gray, upright and at ``GUIDE_SIDE``: where hints for the whole
+    clip are painted (``colorize_video`` carries them through the shot)."""
+    return gray_image(preview(first_frame(src), GUIDE_SIDE))
 
 
 def full_resolution(prediction: Prediction, saturation: float = 1.0) -> np.ndarray:

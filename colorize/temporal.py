@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -96,34 +97,69 @@ def motion(previous: np.ndarray, current: np.ndarray, preset: int = cv2.DISOPTIC
     return backward, trusted(backward, dis_flow(previous, current, preset))
 
 
+@dataclass(frozen=True)
+class Motion:
+    """How the current frame came from the previous one: the flow back and where it is trusted."""
+
+    backward: np.ndarray  # (h, w, 2) float32, current -> previous
+    trust: np.ndarray     # (h, w) bool
+
+
 class ColourCarrier:
     """Stabilises a stream of predicted ab maps, frame after frame (one instance per clip).
 
-    Call it with each frame's small L (8-bit, ``l_to_uint8``) and predicted ab ((h, w, 2)
-    float32, Lab units) in display order; it returns the ab to show.
+    Per frame, in display order: ``follow`` its small L (8-bit, ``l_to_uint8``), which finds
+    the motion from the previous frame (None at the first frame and at a new shot) and moves
+    the colour hints along; then ``blend`` the frame's predicted ab ((h, w, 2) float32, Lab
+    units) with that motion, which returns the ab to show. The two are apart so that a batch
+    of frames can be followed (and given its hints) before the network colours them.
+
+    ``hints`` is a hint map of the first frame ((h, w, 3): ab and the 0/1 mask, as
+    ``colorize.hints``) that travels with what it was painted on: each hinted pixel moves
+    along the flow, is dropped where the flow is not trusted (it went out of view or behind
+    something) and all are dropped at a new shot (a different scene). A ``carry`` of 0 gives
+    frame-by-frame colour that still carries the hints.
     """
 
-    def __init__(self, carry: float = CARRY) -> None:
+    def __init__(self, carry: float = CARRY, hints: np.ndarray | None = None) -> None:
         self.carry = carry
+        self.hints = hints
         self.new_shots = 0
         self._l: np.ndarray | None = None
         self._ab: np.ndarray | None = None
 
     def __call__(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        return self.blend(ab, self.follow(l_small))
+
+    def follow(self, l_small: np.ndarray) -> Motion | None:
+        found = None
         if self._l is not None and self._l.shape == l_small.shape:
-            ab = self._blend(l_small, ab)
-        else:
+            found = Motion(*motion(self._l, l_small))
+            if found.trust.mean() < NEW_SHOT_TRUST:
+                found = None
+        if found is None:
             self.new_shots += 1
-        self._l, self._ab = l_small, ab
+            if self._l is not None:
+                self.hints = None
+        elif self.hints is not None:
+            self.hints = carry_hints(self.hints, found)
+        self._l = l_small
+        return found
+
+    def blend(self, ab: np.ndarray, found: Motion | None) -> np.ndarray:
+        if found is not None and self.carry:
+            weight = self.carry * cv2.blur(found.trust.astype(np.float32), (_TRUST_BLUR, _TRUST_BLUR))[..., None]
+            ab = weight * warp(self._ab, found.backward) + (1 - weight) * ab
+        self._ab = ab
         return ab
 
-    def _blend(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        backward, trust = motion(self._l, l_small)
-        if trust.mean() < NEW_SHOT_TRUST:
-            self.new_shots += 1
-            return ab
-        weight = self.carry * cv2.blur(trust.astype(np.float32), (_TRUST_BLUR, _TRUST_BLUR))[..., None]
-        return weight * warp(self._ab, backward) + (1 - weight) * ab
+
+def carry_hints(hints: np.ndarray, found: Motion) -> np.ndarray:
+    """A hint map moved onto the current frame: nearest-pixel moves (a hint neither blurs nor
+    shrinks however far it travels), nothing where the flow is not trusted."""
+    moved = cv2.remap(hints, *_targets(found.backward), cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    moved[~found.trust] = 0
+    return moved
 
 
 def warping_errors(videos: Mapping[str, Sequence[np.ndarray]], truth: Sequence[np.ndarray]) -> dict[str, tuple[float, float]]:

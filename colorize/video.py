@@ -16,6 +16,7 @@ OpenCV's VideoWriter offers. OpenCV is used only for its optical flow (``coloriz
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections import deque
@@ -31,8 +32,10 @@ from PIL import Image
 
 from .color import gray_image
 from .errors import InvalidVideoError
-from .pipeline import NETWORK_BATCH, ModelRef, _resolve, merge_full_resolution, predict_ab, working_lab, working_shape
-from .temporal import ColourCarrier, l_to_uint8
+from .hints import HintInput, hint_map
+from .pipeline import (NETWORK_BATCH, ModelRef, _resolve, merge_full_resolution, predict_ab, takes_hints, working_lab,
+                       working_shape)
+from .temporal import CARRY, ColourCarrier, l_to_uint8
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ogv"})
 """File endings treated as video by the command line."""
@@ -119,18 +122,32 @@ def probe_video(src: str | os.PathLike, max_seconds: float | None = None) -> Vid
     src = Path(src)
     with _open(src) as container:
         stream = _video_stream(container, src)
-        try:
-            first = next(container.decode(stream), None)
-        except av.error.FFmpegError as error:
-            raise _damaged(src) from error
-        if first is None:
-            raise InvalidVideoError(f'"{src.name}" has a video track with no frames in it. Please choose another clip.')
+        first = _first_picture(container, stream, src)
         fps = stream.average_rate or stream.guessed_rate or Fraction(25)
         seconds = float(stream.duration * stream.time_base) if stream.duration else float(container.duration or 0) / av.time_base
         info = VideoInfo(first.width, first.height, stream.frames or round(seconds * fps), fps, seconds,
                          first.rotation, bool(container.streams.audio))
     _check_limits(src, info, max_seconds)
     return info
+
+
+def _first_picture(container: av.container.InputContainer, stream: av.video.stream.VideoStream, src: Path) -> av.VideoFrame:
+    try:
+        first = next(container.decode(stream), None)
+    except av.error.FFmpegError as error:
+        raise _damaged(src) from error
+    if first is None:
+        raise InvalidVideoError(f'"{src.name}" has a video track with no frames in it. Please choose another clip.')
+    return first
+
+
+def first_frame(src: str | os.PathLike) -> np.ndarray:
+    """The clip's first picture as it is shown (turned upright), (H, W, 3) uint8 RGB: the
+    picture colour hints for the clip are placed on (``colorize_video(hints=...)``)."""
+    src = Path(src)
+    with _open(src) as container:
+        first = _first_picture(container, _video_stream(container, src), src)
+        return np.ascontiguousarray(np.rot90(first.to_ndarray(format="rgb24"), round(first.rotation / 90) % 4))
 
 
 def _check_limits(src: Path, info: VideoInfo, max_seconds: float | None) -> None:
@@ -153,6 +170,7 @@ def colorize_frames(
     frames: Iterable[np.ndarray],
     model: ModelRef = "default",
     *,
+    hints: HintInput | None = None,
     working_size: int | None = None,
     saturation: float = 1.0,
     steady: bool = True,
@@ -163,28 +181,55 @@ def colorize_frames(
 
     The network sees each frame turned upright by ``rotation`` (phone clips are coded
     sideways); ``steady`` carries colour along the flow (``colorize.temporal``), otherwise
-    each frame is coloured on its own, exactly like a photo.
+    each frame is coloured on its own, exactly like a photo. ``hints`` (guided models) are
+    colours placed on the first frame as it is shown upright, in any form
+    ``colorize.hints.hint_map`` reads; they follow what they were put on through the shot.
     """
     network, table_size = _resolve(model, device)
-    carrier = ColourCarrier() if steady else None
+    stream = iter(frames)
+    first = next(stream, None)
+    if first is None:
+        return
+    shape = working_shape(*first.shape[:2], working_size or table_size or 256)
+    first_hints = _first_frame_hints(network, hints, first.shape[:2], shape, rotation)
+    carrier = ColourCarrier(CARRY if steady else 0.0, first_hints) if steady or first_hints is not None else None
     batch: list[np.ndarray] = []
-    for frame in frames:
+    for frame in itertools.chain([first], stream):
         batch.append(frame)
         if len(batch) == NETWORK_BATCH:
-            yield from _colour_batch(batch, network, working_size or table_size or 256, saturation, rotation, carrier)
+            yield from _colour_batch(batch, network, shape, saturation, rotation, carrier)
             batch = []
     if batch:
-        yield from _colour_batch(batch, network, working_size or table_size or 256, saturation, rotation, carrier)
+        yield from _colour_batch(batch, network, shape, saturation, rotation, carrier)
 
 
-def _colour_batch(batch: list[np.ndarray], network: torch.nn.Module, size: int, saturation: float, rotation: int,
-                  carrier: ColourCarrier | None) -> Iterator[np.ndarray]:
-    shape = working_shape(*batch[0].shape[:2], size)
+def _first_frame_hints(network: torch.nn.Module, hints: HintInput | None, frame_size: tuple[int, int],
+                       shape: tuple[int, int], rotation: int) -> np.ndarray | None:
+    """Hints given on the upright first frame -> an (h, w, 3) map in the coded frame's layout."""
+    if hints is None:
+        return None
+    takes_hints(network, hints_given=True)  # refuses a model that does not read hints
+    upright = frame_size[::-1] if round(rotation / 90) % 2 else frame_size
+    upright_shape = shape[::-1] if round(rotation / 90) % 2 else shape
+    coded = _rotate(hint_map(hints, upright, upright_shape), -rotation)
+    return np.ascontiguousarray(coded[0].permute(1, 2, 0).numpy())
+
+
+def _colour_batch(batch: list[np.ndarray], network: torch.nn.Module, shape: tuple[int, int], saturation: float,
+                  rotation: int, carrier: ColourCarrier | None) -> Iterator[np.ndarray]:
     l_small = torch.cat([working_lab(frame, shape)[:, :1] for frame in batch])
-    ab_small = _rotate(predict_ab(network, _rotate(l_small, rotation)), -rotation)
-    for frame, l_one, ab in zip(batch, l_small, ab_small):
+    motions, hints = [], []
+    for l_one in l_small:
+        motions.append(carrier.follow(l_to_uint8(l_one[0].numpy())) if carrier is not None else None)
+        if carrier is not None and carrier.hints is not None:
+            hints.append(torch.from_numpy(carrier.hints).permute(2, 0, 1))
+    hint_maps = _rotate(torch.stack(hints), rotation) if hints else None
+    if hint_maps is not None and len(hints) < len(batch):  # the hints ended at a new shot inside this batch
+        hint_maps = torch.cat([hint_maps, hint_maps.new_zeros(len(batch) - len(hints), *hint_maps.shape[1:])])
+    ab_small = _rotate(predict_ab(network, _rotate(l_small, rotation), hint_maps), -rotation)
+    for frame, ab, found in zip(batch, ab_small, motions):
         if carrier is not None:
-            steady = carrier(l_to_uint8(l_one[0].numpy()), np.ascontiguousarray(ab.permute(1, 2, 0).numpy()))
+            steady = carrier.blend(np.ascontiguousarray(ab.permute(1, 2, 0).numpy()), found)
             ab = torch.from_numpy(steady).permute(2, 0, 1)
         yield merge_full_resolution(frame, ab[None], saturation)
 
@@ -281,6 +326,7 @@ def colorize_video(
     dst: str | os.PathLike,
     model: ModelRef = "default",
     *,
+    hints: HintInput | None = None,
     working_size: int | None = None,
     saturation: float = 1.0,
     steady: bool = True,
@@ -290,7 +336,8 @@ def colorize_video(
 ) -> VideoResult:
     """Colour the clip ``src`` into the MP4 file ``dst`` (same size, timing, rotation flag and sound).
 
-    ``model``, ``working_size`` and ``saturation`` are those of ``colorize_image``;
+    ``model``, ``working_size`` and ``saturation`` are those of ``colorize_image``; ``hints``
+    (guided models) are colours placed on the first frame, carried through its shot;
     ``steady=False`` colours every frame on its own (it flickers; for comparison);
     ``max_seconds`` refuses longer clips; ``progress(done, expected)`` is called per frame.
 
@@ -303,15 +350,16 @@ def colorize_video(
     network, _ = _resolve(model, device)  # load (and check) the weights before any file is written
     partial = dst.with_name(f".{dst.stem}.{uuid.uuid4().hex[:8]}.partial.mp4")
     try:
-        done, strip = _transcode(src, partial, network, info, working_size, saturation, steady, max_seconds, progress)
+        done, strip = _transcode(src, partial, network, info, hints, working_size, saturation, steady, max_seconds, progress)
         os.replace(partial, dst)
     finally:
         partial.unlink(missing_ok=True)
     return VideoResult(dst, done, strip)
 
 
-def _transcode(src: Path, partial: Path, network: torch.nn.Module, info: VideoInfo, working_size: int | None,
-               saturation: float, steady: bool, max_seconds: float | None, progress: Progress | None) -> tuple[int, np.ndarray]:
+def _transcode(src: Path, partial: Path, network: torch.nn.Module, info: VideoInfo, hints: HintInput | None,
+               working_size: int | None, saturation: float, steady: bool, max_seconds: float | None,
+               progress: Progress | None) -> tuple[int, np.ndarray]:
     """Decode, colour and encode every frame into ``partial``; returns (frames, still strip)."""
     strip = _Strip(info.frames, info.rotation)
     timestamps: deque[int | None] = deque()
@@ -322,7 +370,7 @@ def _transcode(src: Path, partial: Path, network: torch.nn.Module, info: VideoIn
         try:
             frames = _decode(source, video, writer, timestamps, src, max_seconds)
             sources: deque[np.ndarray] = deque()
-            for colour in colorize_frames(_remember(frames, sources), network, working_size=working_size,
+            for colour in colorize_frames(_remember(frames, sources), network, hints=hints, working_size=working_size,
                                           saturation=saturation, steady=steady, rotation=info.rotation):
                 strip.offer(done, sources.popleft(), colour)
                 writer.frame(colour, timestamps.popleft())

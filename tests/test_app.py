@@ -274,6 +274,28 @@ def test_a_clip_through_the_api_comes_back_as_h264_with_its_sound_and_a_strip(cl
     assert Image.open(strip).height == 2 * STRIP_HEIGHT
 
 
+def test_points_on_a_clips_first_frame_colour_it_through_the_api(client, tmp_path):
+    """Points on the first frame as it is shown; a model that reads no hints hands over to the guided one."""
+    gray = [np.repeat(f.mean(axis=-1, keepdims=True).astype(np.uint8), 3, axis=-1) for f in panning(6, height=48, width=64, step=1)]
+    source = write_clip(tmp_path / "film.mp4", gray, rotation=90)
+    points = [{"x": 24, "y": 8, "color": "#dc2828"}, {"x": 24, "y": 56, "color": "#28b46e"}]
+    download = client.predict(handle_file(str(source)), "shallow", points, api_name="/video")[2]
+    with av.open(download) as container:
+        frames = [image_to_lab(np.rot90(frame.to_ndarray(format="rgb24"), 1).copy()) for frame in container.decode(video=0)]
+    assert len(frames) == 6 and frames[0].shape[:2] == (64, 48)
+    assert all(f[:12, :, 1].mean() > 10 > -5 > f[-12:, :, 1].mean() for f in frames)  # red on top, green below, upright
+
+
+def test_a_new_clip_puts_its_first_frame_gray_and_upright_on_the_hint_canvas(tmp_path):
+    source = write_clip(tmp_path / "phone.mp4", panning(3, height=48, width=96), rotation=90)
+    *cleared, canvas = studio.new_clip(str(source))
+    assert cleared == [None] * 3 and canvas["layers"] == []
+    background = canvas["background"]
+    assert background.shape[:2] == (96, 48) and np.ptp(background.astype(int), axis=-1).max() <= 1  # portrait, gray
+    *_, status = studio.for_page(studio.new_clip, 4)(str(tmp_path / "missing.mp4"))
+    assert "no video file" in status and "/" not in status
+
+
 def test_server_answers_a_corrupt_clip_in_plain_words_and_stays_up(client, tmp_path):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,6 +20,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from colorize.color import image_to_lab
 from colorize.showcase import available_models, showcase
+from colorize.video import colorize_frames
 from test_video import panning, write_clip
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -224,6 +226,38 @@ def test_video_tab_colours_a_clip_and_plays_it_with_the_strip_beside(studio_page
     expect(page.locator("#status")).to_be_empty()
     page.screenshot(path=str(ARTIFACTS / "video-tab.png"), full_page=True)
     assert page.outside_requests == []
+
+
+def test_paint_on_a_clips_first_frame_colours_the_whole_clip(studio_page, tmp_path):
+    page = studio_page
+    page.get_by_role("tab", name="Video").click()
+    gray = [np.repeat(f.mean(axis=-1, keepdims=True).astype(np.uint8), 3, axis=-1) for f in panning(6, 64, 96, step=1)]
+    page.locator("#input-video input[type=file]").set_input_files(str(write_clip(tmp_path / "reel.mp4", gray)))
+    page.get_by_text("Choose colours yourself").click()
+    canvas = page.locator("#video-canvas canvas").first
+    expect(canvas).to_be_visible(timeout=RESULT_TIMEOUT)
+    expect(page.locator("#video-canvas")).to_contain_text("466%", timeout=RESULT_TIMEOUT)  # the first frame is on it, zoomed to fit
+    box = canvas.bounding_box()  # the brush is the editor's tool from the start
+    x, y = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5  # on the frame, shown in the middle
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + box["width"] * 0.2, y, steps=10)
+    page.mouse.up()
+    page.locator("#video-btn").click()
+    expect(page.locator("#video-download")).to_contain_text("reel-colorized", timeout=RESULT_TIMEOUT)
+    strip = page.locator("#video-strip img").first
+    expect(strip).to_be_visible()
+    coloured = tmp_path / "coloured.mp4"
+    coloured.write_bytes(page.request.get(page.locator("#video-download a").first.get_attribute("href")).body())
+    with av.open(str(coloured)) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    def mean_ab(clip: list[np.ndarray]) -> np.ndarray:
+        return np.array([image_to_lab(frame)[..., 1:].mean(axis=(0, 1)) for frame in clip])
+
+    painted, automatic = mean_ab(frames), mean_ab(list(colorize_frames(gray, "default")))
+    assert len(frames) == 6 and np.hypot(*(painted - automatic).T).min() > 10, (painted, automatic)  # the paint's colour ...
+    assert np.ptp(painted, axis=0).max() < 3, painted                                               # ... on every frame alike
+    expect(page.locator("#status")).to_be_empty()
 
 
 def test_an_oversized_clip_is_refused_in_the_browser_with_the_limit_named(studio_page, tmp_path):

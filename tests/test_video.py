@@ -21,7 +21,9 @@ import pytest
 import torch
 from PIL import Image
 
-from colorize import InvalidVideoError, colorize_video
+from colorize import ColorizeError, InvalidVideoError, colorize_video
+from colorize.color import image_to_lab
+from colorize.hints import Point
 from colorize.temporal import ColourCarrier, l_to_uint8, warping_errors
 from colorize.video import STRIP_HEIGHT, colorize_frames, probe_video
 
@@ -311,3 +313,56 @@ def test_video_benchmark_runs_on_tiny_clips(tmp_path):
     assert [row["clip"] for row in results["quality"]][:3] == ["airplane_field.mp4", "chaplin_bw.mp4", "cockatoo.mp4"]
     assert results["quality_mean"]["truth"]["warping_rgb"] > 0 and results["speed"][0]["photos one by one"] > 0
     assert set(results["memory"]) == {"3", "6"} and Image.open(tmp_path / "strip.png").height == 2 * STRIP_HEIGHT
+
+
+# --- Hints on the first frame, carried through the shot ------------------------------------------
+
+
+def small_l(frame: np.ndarray) -> np.ndarray:
+    return l_to_uint8(frame.mean(axis=-1) / 2.55)
+
+
+def test_command_line_carries_hints_on_a_clips_first_frame_through_it(tmp_path):
+    gray = [np.repeat(f.mean(axis=-1, keepdims=True).astype(np.uint8), 3, axis=-1) for f in panning(5)]
+    source = write_clip(tmp_path / "clip.mp4", gray)
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps([{"x": 48, "y": 32, "color": "#dc2828"}]))
+    done = subprocess.run([sys.executable, "-m", "colorize", str(source), "--hints", str(hints), "--model", "levin",
+                           "--out", str(tmp_path / "out"), "--working-size", "64"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    frames = read_clip(tmp_path / "out" / "clip.mp4")[0]
+    assert len(frames) == 5 and all(image_to_lab(frame)[..., 1].mean() > 15 for frame in frames)  # red all through
+
+
+def test_hints_follow_what_they_were_painted_on_and_end_at_a_new_shot():
+    frames = panning(8, step=3)                            # the content moves 3 px left per frame
+    hints = np.zeros((64, 96, 3), np.float32)
+    hints[30:33, 60:63] = (20, -40, 1)
+    carrier = ColourCarrier(hints=hints)
+    for frame in frames:
+        carrier.follow(small_l(frame))
+    rows, cols = np.nonzero(carrier.hints[..., 2])
+    assert 6 <= len(rows) <= 12
+    assert abs(rows.mean() - 31) <= 1 and abs(cols.mean() - (61 - 7 * 3)) <= 1.5
+    np.testing.assert_array_equal(carrier.hints[rows, cols, :2], np.tile([20, -40], (len(rows), 1)))  # moved, not blurred
+    carrier.follow(small_l(panning(1, seed=5)[0]))           # a different scene
+    assert carrier.hints is None and carrier.new_shots == 2
+
+
+def test_hints_on_the_upright_first_frame_colour_every_frame_of_a_phone_clip(tmp_path):
+    """A portrait phone clip is coded sideways; hints are placed on it as it is shown."""
+    coded = [np.repeat(f.mean(axis=-1, keepdims=True).astype(np.uint8), 3, axis=-1) for f in panning(10, height=48, width=96, step=1)]
+    points = [Point(24, 10, (220, 40, 40)), Point(24, 86, (40, 180, 110))]  # red at the top, green at the bottom, upright
+    for frame in colorize_frames(coded, "levin", hints=points, working_size=SMALL, rotation=90):
+        upright = image_to_lab(np.ascontiguousarray(np.rot90(frame, 1)))
+        assert upright.shape[:2] == (96, 48)
+        top, bottom = upright[:20].mean(axis=(0, 1)), upright[-20:].mean(axis=(0, 1))
+        assert top[1] > 25 and bottom[1] < -5                        # red on top, green below
+    with pytest.raises(ColorizeError, match="does not take colour hints"):
+        next(colorize_frames(coded, "default", hints=points))
+
+    source = write_clip(tmp_path / "phone.mp4", coded, rotation=90)
+    result = colorize_video(source, tmp_path / "out.mp4", "levin", hints=points, working_size=SMALL)
+    assert result.frames == 10
+    colours = [image_to_lab(np.rot90(f, 1).copy()) for f in read_clip(tmp_path / "out.mp4")[0]]
+    assert all(c[:20, :, 1].mean() > 25 and c[-20:, :, 1].mean() < -5 for c in colours)
