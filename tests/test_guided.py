@@ -16,7 +16,7 @@ from PIL import Image
 from colorize import ColorizeError, colorize_with_details
 from colorize.archs import build_architecture
 from colorize.archs.levin import EDGE_STEP, propagate
-from colorize.archs.propagated import CORRECTION_FADE
+from colorize.archs.propagated import CORRECTION_FADE, LEVIN_SHARE, levin_share
 from colorize.color import image_to_lab
 from colorize.hints import (
     Point,
@@ -175,6 +175,25 @@ def test_guided_default_is_the_default_without_hints_and_meets_a_hint_with_one()
         assert torch.equal(plain(l), guided(l)) and torch.equal(plain(l), guided(l, torch.zeros(1, 3, 64, 64)))
         at_hint = guided(l, hints)[0, :, 31, 31]
     assert torch.allclose(at_hint, torch.tensor([40.0, -30.0]), atol=3.0)
+
+
+def test_levin_gets_a_say_only_once_there_are_several_separate_hints():
+    hints = torch.zeros(5, 3, 40, 60)
+    for image, count in enumerate([0, 2, 4, 8]):
+        for k in range(count):
+            row, col = 4 + 10 * (k // 4), 4 + 14 * (k % 4)
+            hints[image, :, row : row + 2, col : col + 2] = torch.tensor([20.0, 10.0 * k, 1.0]).view(3, 1, 1)
+    hints[4, :, 20, 5:55] = torch.tensor([20.0, 0.0, 1.0]).view(3, 1)  # one long stroke is one hint
+    shares = levin_share(hints).flatten().tolist()
+    assert shares == pytest.approx([0, 0, LEVIN_SHARE * 2 / 3, LEVIN_SHARE, 0])
+
+    torch.manual_seed(0)
+    guided = build_architecture("effnet-unet-levin", padding_mode="replicate").eval()
+    with torch.no_grad():
+        coloured = guided(torch.rand(1, 1, 40, 60) * 100, hints[3:4])
+    for k in range(8):  # both parts honour every hint, so their blend does too
+        row, col = 4 + 10 * (k // 4), 4 + 14 * (k % 4)
+        assert torch.allclose(coloured[0, :, row, col], torch.tensor([20.0, 10.0 * k]), atol=3.0)
 
 
 def test_levin_without_hints_leaves_the_photo_gray():
