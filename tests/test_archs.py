@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from colorize.archs import ARCHITECTURES, build_architecture, count_parameters
+from colorize.archs.ab_bins import BIN_COUNT, annealed_mean, bin_centres, bin_index
 from colorize.archs.efficientnet import IMAGENET_SHA256, EfficientNetLiteEncoder, imagenet_weights_file
 from colorize.archs.efficientnet import load_imagenet_weights as load_efficientnet_weights
 from colorize.archs.resnet import ResNet18Encoder, load_imagenet_weights
@@ -226,3 +227,31 @@ def test_replicate_padding_leaves_a_uniform_gray_uniform_where_zero_padding_pain
         spreads[mode] = float((ab.amax(dim=(2, 3)) - ab.amin(dim=(2, 3))).max())
     assert spreads["replicate"] < 1e-3  # 32x32 reaches a 1x1 map at the bottom, where "reflect" would fail
     assert spreads["zeros"] > 100 * max(spreads["replicate"], 1e-5)
+
+
+# --- Zhang et al.'s classification over ab bins ---------------------------------------------------
+
+
+def test_annealed_mean_moves_from_the_distributions_mean_to_its_mode_as_the_temperature_falls():
+    centres = bin_centres()
+    vivid, dull = bin_index(torch.tensor([[[[-45.0]], [[25.0]]]])).item(), bin_index(torch.zeros(1, 2, 1, 1)).item()
+    logits = torch.full((1, BIN_COUNT, 1, 1), -30.0)
+    logits[0, vivid], logits[0, dull] = 1.0, 0.5   # the vivid colour a little likelier than the dull one
+    mode = annealed_mean(logits, 0.01)[0, :, 0, 0]
+    mean = annealed_mean(logits, 1.0)[0, :, 0, 0]
+    torch.testing.assert_close(mode, centres[vivid])
+    assert 0 < mean.norm() < mode.norm()                           # the mean lies between the two colours
+    assert centres[dull].tolist() == [0.0, 0.0]                    # gray is a bin of its own, not the corner of four
+    torch.testing.assert_close(annealed_mean(torch.zeros(1, BIN_COUNT, 1, 1), 1.0), torch.zeros(1, 2, 1, 1), atol=1e-5, rtol=0)
+
+
+def test_bin_model_gives_ab_at_full_size_and_bin_logits_at_a_quarter():
+    torch.manual_seed(0)
+    model = build_architecture("effnet-unet", decoder_widths=(8, 8, 8, 8, 8), bin_temperature=0.38).eval()
+    l = torch.rand(2, 1, 64, 96) * 100
+    with torch.no_grad():
+        ab, logits = model(l), model(l, output="bins")
+    assert ab.shape == (2, 2, 64, 96) and logits.shape == (2, BIN_COUNT, 16, 24)
+    assert ab.abs().max() <= AB_SCALE - 5                       # within the outermost bin centres
+    regression = build_architecture("effnet-unet", decoder_widths=(8, 8, 8, 8, 8))
+    assert regression.head.out_channels == 2 and model.head.out_channels == BIN_COUNT

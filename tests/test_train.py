@@ -34,7 +34,8 @@ from train.__main__ import main as train_main
 from train.config import TrainConfig, parse_config
 from train.data import EpochSampler, PhotosOnDisk, load_photos, random_crop, training_batches
 from train.export import _pretrained_note, export_run, load_run
-from train.losses import gan_loss
+from colorize.archs.ab_bins import BIN_COUNT, bin_index
+from train.losses import bin_loss, gan_loss
 from train.trainer import CHECKPOINT, EMA, Trainer, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -709,3 +710,59 @@ def test_unknown_model_or_recipe_is_rejected():
         TrainConfig(recipe="perceptual")
     with pytest.raises(SystemExit):
         parse_config(["--steps", "many"])
+
+
+# --- Zhang et al.'s classification over ab bins (recipe "bins") ------------------------------------
+
+
+def test_bin_loss_is_lowest_for_the_true_colours_histogram():
+    torch.manual_seed(0)
+    ab = torch.cat([torch.full((1, 1, 8, 8), -40.0), torch.full((1, 1, 8, 8), 30.0)], dim=1)
+    ab[..., :2, :] = 0                                           # the top blocks: half gray, half green-yellow
+    ab[..., :, :] += torch.randn(1, 2, 8, 8)                      # noise within the bins' width
+    truth = torch.zeros(1, BIN_COUNT, 2, 2)
+    for row in range(8):
+        for col in range(8):
+            truth[0, bin_index(ab[:, :, row:row + 1, col:col + 1]).item(), row // 4, col // 4] += 1 / 16
+    entropy = -(truth * truth.clamp_min(1e-12).log()).sum(dim=1).mean()
+    assert bin_loss(truth.clamp_min(1e-12).log(), ab).item() == pytest.approx(entropy.item(), abs=1e-4)
+    uniform, wrong = torch.zeros(1, BIN_COUNT, 2, 2), truth.roll(7, dims=1).clamp_min(1e-12).log()
+    assert entropy < bin_loss(uniform, ab) == pytest.approx(math.log(BIN_COUNT))
+    assert bin_loss(wrong, ab) > bin_loss(uniform, ab)
+
+    assert bin_loss(uniform, ab, torch.ones(1, 1, 8, 8)) == pytest.approx(bin_loss(uniform, ab).item())
+    rare = torch.ones(1, 1, 8, 8)
+    rare[..., 2:, :] = 3.0                                          # the coloured pixels count three times
+    gray_sure, colour_sure = torch.zeros(1, BIN_COUNT, 2, 2), torch.zeros(1, BIN_COUNT, 2, 2)
+    gray_sure[0, bin_index(torch.zeros(1, 2, 1, 1)).item()] = 10.0
+    colour_sure[0, bin_index(torch.tensor([-40.0, 30.0]).view(1, 2, 1, 1)).item()] = 10.0
+    gap = bin_loss(gray_sure, ab) - bin_loss(colour_sure, ab)
+    assert bin_loss(gray_sure, ab, rare) - bin_loss(colour_sure, ab, rare) > 2 * gap > 0  # missing rare colour costs more
+
+
+def test_bins_recipe_retrains_a_regression_models_head_as_bins_and_exports(folders, tmp_path):
+    """From a regression model, ``--recipe bins`` with ``bin_temperature`` keeps every tensor but
+    the head, learns the bins (loss falls on a fixed batch) and ships with its temperature."""
+    regression = fresh_generator(tiny_config(folders, tmp_path, "effnet-unet"))
+    start = tmp_path / "regression"
+    save_pretrained(regression, start, {"arch": "effnet-unet", "kwargs": {**MODELS["effnet-unet"].kwargs, **TINY_KWARGS["effnet-unet"]}, "working_size": 32})
+    kwargs = {**TINY_KWARGS["effnet-unet"], "bin_temperature": 0.38}
+    cfg = tiny_config(folders, tmp_path / "run", "effnet-unet", recipe="bins", init=str(start), kwargs=kwargs, val="", lr=3e-3)
+    trainer = Trainer(cfg)
+    initial = load_model(start).state_dict()
+    model = trainer.generator.state_dict()
+    assert all(torch.equal(model[key], initial[key]) for key in initial if not key.startswith("head."))
+    assert model["head.weight"].shape[0] == BIN_COUNT
+
+    rgb = first_batch(cfg, trainer.photos)
+    losses = [trainer.train_step(rgb)["loss"] for _ in range(25)]
+    assert losses[0] == pytest.approx(math.log(BIN_COUNT), rel=0.1) and losses[-1] < 0.9 * losses[0], losses
+    Path(cfg.out).mkdir()
+    trainer.save_checkpoint()
+
+    folder, _ = export_run(Path(cfg.out), "effnet-unet", tmp_path / "checkpoints", force=True, evaluate=False)
+    assert read_config(folder)["kwargs"]["bin_temperature"] == 0.38
+    l = torch.rand(1, 1, 32, 32) * 100
+    trained = load_run(Path(cfg.out))[0]
+    with torch.no_grad():
+        torch.testing.assert_close(load_model(folder)(l), trained(l), atol=0.5, rtol=0.01)

@@ -15,10 +15,8 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
-from colorize.color import AB_SCALE, image_to_lab, normalize_ab
-
-BIN_SIZE = 10.0                                # ab histogram bin, Lab units (Zhang et al. use 10)
-BINS_PER_AXIS = int(2 * AB_SCALE / BIN_SIZE)   # 22 x 22 bins over [-110, 110)
+from colorize.archs.ab_bins import BIN_COUNT, BIN_POOL, BINS_PER_AXIS, bin_index
+from colorize.color import image_to_lab, normalize_ab
 
 
 def pixel_loss(ab_pred: torch.Tensor, ab_true: torch.Tensor, kind: str, weights: torch.Tensor | None = None) -> torch.Tensor:
@@ -30,6 +28,25 @@ def pixel_loss(ab_pred: torch.Tensor, ab_true: torch.Tensor, kind: str, weights:
     return per_pixel.mean()
 
 
+def bin_loss(logits: torch.Tensor, ab_true: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy of the predicted ab-bin distribution (N, BIN_COUNT, H/4, W/4) against
+    the true colours' histogram in each 4x4 block (Zhang et al. 2016, Eq. 2); ``weights``
+    (N, 1, H, W) re-weight each pixel's share, as their class rebalancing does."""
+    batch, _, height, width = logits.shape
+    index = bin_index(ab_true.float())[:, 0]                                 # (N, H, W)
+    rows = torch.arange(index.shape[1], device=index.device) // BIN_POOL
+    cols = torch.arange(index.shape[2], device=index.device) // BIN_POOL
+    images = torch.arange(batch, device=index.device)
+    flat = ((images[:, None, None] * BIN_COUNT + index) * height + rows[None, :, None]) * width + cols[None, None, :]
+    shares = torch.full(index.shape, 1.0 / BIN_POOL**2, device=logits.device)
+    if weights is not None:
+        shares = shares * weights[:, 0].float()
+    target = torch.zeros(batch * BIN_COUNT * height * width, device=logits.device)
+    target.index_add_(0, flat.reshape(-1), shares.reshape(-1))
+    target = target.view(batch, BIN_COUNT, height, width)
+    return -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+
+
 def gan_loss(logits: torch.Tensor, real: bool, real_label: float = 1.0) -> torch.Tensor:
     """pix2pix's BCE-with-logits objective: push a patch's logit towards real or fake.
 
@@ -39,12 +56,6 @@ def gan_loss(logits: torch.Tensor, real: bool, real_label: float = 1.0) -> torch
     """
     target = torch.full_like(logits, real_label) if real else torch.zeros_like(logits)
     return F.binary_cross_entropy_with_logits(logits.float(), target)
-
-
-def _bin_index(ab: torch.Tensor) -> torch.Tensor:
-    """Flat index of each pixel's ab bin; (N, 2, H, W) -> (N, 1, H, W) long."""
-    cells = ((ab + AB_SCALE) / BIN_SIZE).floor().long().clamp(0, BINS_PER_AXIS - 1)
-    return cells[:, :1] * BINS_PER_AXIS + cells[:, 1:]
 
 
 class ColourRebalancer:
@@ -62,13 +73,12 @@ class ColourRebalancer:
     @classmethod
     def from_photos(cls, photos: Sequence[np.ndarray], strength: float, sigma: float = 0.5, pixels_per_photo: int = 4096, seed: int = 0) -> "ColourRebalancer":
         rng = np.random.default_rng(seed)
-        counts = np.zeros((BINS_PER_AXIS, BINS_PER_AXIS))
+        counts = np.zeros(BIN_COUNT)
         for photo in photos:
             lab = image_to_lab(photo).reshape(-1, 3)
             sample = lab[rng.integers(0, len(lab), pixels_per_photo)]
-            cells = np.clip(((sample[:, 1:] + AB_SCALE) / BIN_SIZE).astype(int), 0, BINS_PER_AXIS - 1)
-            np.add.at(counts, (cells[:, 0], cells[:, 1]), 1)
-        probability = gaussian_filter(counts / counts.sum(), sigma)
+            np.add.at(counts, bin_index(torch.from_numpy(sample[:, 1:].T.copy())[None, :, :, None]).reshape(-1).numpy(), 1)
+        probability = gaussian_filter(counts.reshape(BINS_PER_AXIS, BINS_PER_AXIS) / counts.sum(), sigma)
         occurring = probability > 0
         mixed = strength * probability + (1 - strength) / occurring.sum()
         weights = np.where(occurring, 1 / mixed, 0.0)
@@ -77,4 +87,4 @@ class ColourRebalancer:
 
     def __call__(self, ab_true: torch.Tensor) -> torch.Tensor:
         """(N, 2, H, W) true ab -> (N, 1, H, W) weights."""
-        return self.weights.to(ab_true.device)[_bin_index(ab_true.float())]
+        return self.weights.to(ab_true.device)[bin_index(ab_true.float())]

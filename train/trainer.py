@@ -37,7 +37,7 @@ from colorize.zoo import get_spec
 from .config import TrainConfig
 from .data import PhotosOnDisk, load_photos, training_batches
 from .discriminator import PatchDiscriminator
-from .losses import ColourRebalancer, gan_loss, pixel_loss
+from .losses import ColourRebalancer, bin_loss, gan_loss, pixel_loss
 from .plots import plot_curves, sample_grid
 
 CHECKPOINT = "last.pt"
@@ -136,7 +136,12 @@ def load_initial_weights(model: nn.Module, source: str) -> None:
         state = load_folder(path).state_dict()
     else:
         state = load_model(source).state_dict()
-    model.load_state_dict(state, strict=True)
+    fresh = [name for name, tensor in model.state_dict().items() if name in state and state[name].shape != tensor.shape]
+    for name in fresh:  # a new head (e.g. ab bins instead of ab) starts from scratch
+        del state[name]
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if set(missing) != set(fresh) or unexpected:
+        raise ValueError(f"--init {source}: weights do not fit (missing {missing}, unexpected {unexpected})")
 
 
 def frozen_modules(model: nn.Module, names: str) -> list[nn.Module]:
@@ -235,6 +240,12 @@ class Trainer:
             group["lr"] = rate * group["lr_scale"]
         for group in self.opt_d.param_groups if self.opt_d else []:
             group["lr"] = rate * self.cfg.critic_lr_scale
+        if self.cfg.recipe == "bins":
+            with self._autocast():
+                logits = self.generator(l, output="bins")
+            loss = bin_loss(logits, ab, weights)
+            self._update(self.opt_g, self.scaler_g, loss)
+            return {"loss": loss.item()}
         with self._autocast():
             ab_pred = self.generator(l)
         if self.critic is None:

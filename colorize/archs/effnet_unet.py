@@ -17,6 +17,12 @@ perceived lightness), so it sees the input range it was trained on.
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..color import normalize_l
+from .ab_bins import BIN_COUNT, BIN_POOL, annealed_mean
 from .efficientnet import IMAGENET_SOURCE, EfficientNetLiteEncoder, load_imagenet_weights
 from .unet import EncoderUNet
 
@@ -24,8 +30,23 @@ from .unet import EncoderUNet
 class EfficientNetUNet(EncoderUNet):
     pretrained_source = IMAGENET_SOURCE  # what ``load_pretrained_encoder`` starts from, for model cards
 
-    def __init__(self, in_channels: int = 1, decoder_widths: tuple[int, ...] = (128, 64, 48, 32, 16)) -> None:
+    def __init__(self, in_channels: int = 1, decoder_widths: tuple[int, ...] = (128, 64, 48, 32, 16),
+                 bin_temperature: float = 0.0) -> None:
+        """``bin_temperature`` > 0 swaps the ab regression head for Zhang et al.'s classification
+        over ab bins, decoded by the annealed mean at that temperature (``ab_bins.py``)."""
         super().__init__(EfficientNetLiteEncoder(in_channels), EfficientNetLiteEncoder.channels, in_channels, decoder_widths)
+        self.bin_temperature = bin_temperature
+        if bin_temperature:
+            self.head = nn.Conv2d(decoder_widths[-1], BIN_COUNT, 1)
+
+    def forward(self, l: torch.Tensor, output: str = "ab") -> torch.Tensor:
+        """ab in Lab units; ``output="bins"`` gives a bin model's logits (for training)."""
+        if not self.bin_temperature:
+            return super().forward(l)
+        logits = self.head(F.avg_pool2d(self.decode(normalize_l(l)), BIN_POOL))
+        if output == "bins":
+            return logits
+        return F.interpolate(annealed_mean(logits, self.bin_temperature), size=l.shape[-2:], mode="bilinear", align_corners=False)
 
     def load_pretrained_encoder(self) -> None:
         """Start the encoder from ImageNet (training only; needs train/requirements.txt)."""

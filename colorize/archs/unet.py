@@ -53,13 +53,16 @@ class EncoderUNet(ColorizationModel):
         self.head = nn.Conv2d(d0, 2, 1)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.decode(x))
+
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's full-size features, before the head turns them into colour."""
         f0, f1, f2, f3, f4 = self.encoder(x)
         y = self.up4(f4, f3)
         y = self.up3(y, f2)
         y = self.up2(y, f1)
         y = self.up1(y, f0)
-        y = self.up0(y, x)
-        return self.head(y)
+        return self.up0(y, x)
 
 
 class ResNetUNet(EncoderUNet):
