@@ -16,7 +16,7 @@ from PIL import Image
 from colorize import ColorizeError, colorize_with_details
 from colorize.archs import build_architecture
 from colorize.archs.levin import EDGE_STEP, propagate
-from colorize.archs.propagated import CORRECTION_FADE, LEVIN_SHARE, levin_share
+from colorize.archs.propagated import CORRECTION_FADE, LEVIN_SHARE, feature_corrections, levin_share
 from colorize.color import image_to_lab
 from colorize.hints import (
     Point,
@@ -175,6 +175,18 @@ def test_guided_default_is_the_default_without_hints_and_meets_a_hint_with_one()
         assert torch.equal(plain(l), guided(l)) and torch.equal(plain(l), guided(l, torch.zeros(1, 3, 64, 64)))
         at_hint = guided(l, hints)[0, :, 31, 31]
     assert torch.allclose(at_hint, torch.tensor([40.0, -30.0]), atol=3.0)
+
+
+def test_a_hint_corrects_pixels_that_look_alike_to_the_network_wherever_they_are():
+    features = torch.zeros(1, 2, 16, 16)
+    features[0, 0, :, :4] = features[0, 0, :, 12:] = 1.0   # two strips of one kind, apart
+    features[0, 1, :, 4:12] = 1.0                            # something else between them
+    colour = torch.full((1, 2, 16, 16), 5.0)
+    hints = torch.zeros(1, 3, 16, 16)
+    hints[0, :, 7:9, 1:3] = torch.tensor([45.0, -15.0, 1.0]).view(3, 1, 1)
+    corrections = feature_corrections(features, colour, hints)[0]
+    assert (corrections[0, :, 12:] > 0.85 * 40).all() and (corrections[1, :, 12:] < -0.85 * 20).all()
+    assert corrections[:, :, 4:12].abs().max() < 0.01
 
 
 def test_levin_gets_a_say_only_once_there_are_several_separate_hints():

@@ -1,9 +1,10 @@
-"""The default network's colours, corrected by the user's hints and spread by Levin propagation.
+"""The default network's colours, corrected by the user's hints, spread by what the network
+sees and by Levin propagation.
 
 Two engines in one. The network (``effnet-unet``) knows what things are, grass, sky, skin,
-but cannot know that this shirt was red; Levin, Lischinski & Weiss 2004 (``levin.py``) spread
-a given colour faithfully over its region but know nothing about the rest of the photo
-(gray). Here the network colours the photo first; where a hint disagrees with it, the
+but cannot know that this shirt was red; Levin, Lischinski & Weiss 2004 (``levin.py``)
+spread a given colour faithfully over its region but know nothing about the rest of the
+photo (gray). Here the network colours the photo first; where a hint disagrees with it, the
 difference (hint minus prediction) is spread by Levin's edge-aware propagation and added. At
 a hint the result is the hint's colour; between hints the corrections blend along lightness
 edges, so a hint recolours its object and a photo-wide cast that several hints agree on is
@@ -13,11 +14,21 @@ correction fades very slowly (1e-5 per pixel step), which changes little inside 
 stops it at strong edges: a region that no hint reaches through weak edges keeps the
 network's colour instead of taking the correction of the one hint elsewhere.
 
-Once there are several separate hints, plain Levin (the hints' colours alone, spread) becomes
-a good guess of its own whose errors are not the network's, and the average of two such
-guesses beats both: from five hints on, 40 % of the result is Levin's (measured on val:
-+0.2 dB at 10 hints, +0.4 dB at 50). With one or two hints Levin would flood their colour
-over the whole photo, so it gets no say there, and a ramp between.
+Before that, each hint's disagreement also travels to the pixels the network *sees* as the
+same kind of thing, wherever they are: the decoder's features at 1/8, 1/4 and 1/2 size are
+compared with those under the hint (cosine similarity), and every pixel takes the similarity-weighted mean
+of the hints' corrections, against a small weight for "no correction" (a kernel regression,
+Nadaraya-Watson). A hint on one sleeve recolours the other sleeve across the body; one on a
+patch of sky, the sky behind the branches. Lightness edges do not stop this step (Levin does
+that), the features do: pixels unlike every hint keep the network's colour. Measured on the
+first 50 val photos, it adds +0.05, +0.44, +0.57 and +0.43 dB at 1, 2, 10 and 50 hints.
+
+Once there are several separate hints, plain Levin (the hints' colours alone, spread)
+becomes a good guess of its own whose errors are not the network's, and the average of two
+such guesses beats both: from five hints on, 30 % of the result is Levin's (measured on the
+first 50 val photos, with the feature step: +0.07 dB at 10 hints over 40 %, -0.03 at 50).
+With one or two hints Levin would flood their colour over the whole photo, so it gets no say
+there, and a ramp between.
 
 Zhang et al. 2017 (Real-Time User-Guided Image Colorization) instead feed the hints into the
 network and train it to follow them, over days of GPU time. Trained so here on a CPU, our hint
@@ -28,23 +39,60 @@ higher with the same hints (README, Guided colorization).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
+from ..color import denormalize_ab, normalize_l
 from .effnet_unet import EfficientNetUNet
 from .levin import propagate_hints
 
 PROPAGATION_SIDE = 144  # the corrections are smooth: solved at levin's working size, then upsampled
 CORRECTION_FADE = 1e-5  # a correction fades by this per pixel step: stays within its region, crosses the rest
-LEVIN_SHARE = 0.4       # plain Levin's share of the result once hints are many ...
+LEVIN_SHARE = 0.3       # plain Levin's share of the result once hints are many ...
 FEW_HINTS, MANY_HINTS = 2, 5  # ... none up to FEW separate hints, all of it from MANY on, a ramp between
+SIMILARITY_STAGES = (1, 2, 3)  # decoder stages (1/8, 1/4, 1/2 size) whose features decide which pixels look alike
+SIMILARITY_WIDTH = 0.07  # a pixel's weight for a hint is exp((cosine similarity - 1) / this)
+NO_CORRECTION_WEIGHT = 0.1  # the weight of keeping the network's colour, against the hints'
+
+
+def hinted_areas(mask: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Label map (H, W) of the separate hinted areas of one mask (a clicked point, a stroke)."""
+    labels, count = ndimage.label(mask.cpu().numpy() > 0.5)
+    return torch.from_numpy(labels).long().to(mask.device), count
 
 
 def levin_share(hints: torch.Tensor) -> torch.Tensor:
     """Plain Levin's weight for each hint map of a batch, (N, 1, 1, 1), from its number of
-    separate hints (connected hinted areas: a clicked point, a stroke)."""
-    counts = [ndimage.label(mask.cpu().numpy() > 0.5)[1] for mask in hints[:, 2]]
+    separate hints."""
+    counts = [hinted_areas(mask)[1] for mask in hints[:, 2]]
     ramp = [min(1.0, max(0.0, (count - FEW_HINTS) / (MANY_HINTS - FEW_HINTS))) for count in counts]
     return LEVIN_SHARE * torch.tensor(ramp).view(-1, 1, 1, 1)
+
+
+def similarity_features(maps: list[torch.Tensor]) -> torch.Tensor:
+    """The ``SIMILARITY_STAGES`` decoder maps, each scaled to unit length per pixel, at the
+    size of the middle one: coarse stages say what a pixel is, finer ones where its edges are."""
+    size = maps[SIMILARITY_STAGES[1]].shape[-2:]
+    return torch.cat([F.normalize(F.interpolate(maps[stage], size=size, mode="bilinear", align_corners=False), dim=1)
+                      for stage in SIMILARITY_STAGES], dim=1)
+
+
+def feature_corrections(features: torch.Tensor, colour: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+    """(N, 2, H, W) ab to add to ``colour``: each hinted area's mean disagreement, given to
+    every pixel in proportion to how alike their ``features`` are (N, C, h, w, any size)."""
+    features = F.normalize(F.interpolate(features, size=colour.shape[-2:], mode="bilinear", align_corners=False), dim=1)
+    corrections = torch.zeros_like(colour)
+    for image, (pixels, wanted, have) in enumerate(zip(features.flatten(2), hints.flatten(2), colour.flatten(2))):
+        labels, count = hinted_areas(hints[image, 2])
+        if count == 0:
+            continue
+        areas = F.one_hot(labels.flatten(), count + 1)[:, 1:].to(pixels)  # (HW, areas)
+        areas = areas / areas.sum(dim=0)
+        keys = F.normalize(pixels @ areas, dim=0)                          # (C, areas)
+        disagreements = (wanted[:2] - have) @ areas                        # (2, areas)
+        weights = torch.exp((keys.T @ pixels - 1) / SIMILARITY_WIDTH)      # (areas, HW)
+        corrections[image] = ((disagreements @ weights) / (NO_CORRECTION_WEIGHT + weights.sum(dim=0))).view_as(colour[image])
+    return corrections
 
 
 class PropagatedEfficientNetUNet(EfficientNetUNet):
@@ -54,13 +102,16 @@ class PropagatedEfficientNetUNet(EfficientNetUNet):
 
     def forward(self, l: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """L (N, 1, H, W) in Lab units and a hint map (N, 3, H, W) -> ab (N, 2, H, W)."""
-        colour = super().forward(l)
+        maps = self.decoder_maps(normalize_l(l))
+        colour = denormalize_ab(torch.tanh(self.head(maps[-1])))
         if hints is None:
             return colour
-        mask = hints[:, 2:].to(colour)
-        disagreement = torch.cat([(hints[:, :2].to(colour) - colour) * mask, mask], dim=1)
+        hints = hints.to(colour)
+        colour = colour + feature_corrections(similarity_features(maps), colour, hints)
+        mask = hints[:, 2:]
+        disagreement = torch.cat([(hints[:, :2] - colour) * mask, mask], dim=1)
         corrected = colour + propagate_hints(l, disagreement, PROPAGATION_SIDE, CORRECTION_FADE)
         share = levin_share(hints).to(colour)
         if not share.any():
             return corrected
-        return (1 - share) * corrected + share * propagate_hints(l, hints.to(colour), PROPAGATION_SIDE)
+        return (1 - share) * corrected + share * propagate_hints(l, hints, PROPAGATION_SIDE)

@@ -57,12 +57,16 @@ class EncoderUNet(ColorizationModel):
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
         """The decoder's full-size features, before the head turns them into colour."""
+        return self.decoder_maps(x)[-1]
+
+    def decoder_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every decoder stage's output, 1/16 of the input size to full size: the middle ones
+        say what a pixel is (sky, skin, cloth) more than what colour it has."""
         f0, f1, f2, f3, f4 = self.encoder(x)
-        y = self.up4(f4, f3)
-        y = self.up3(y, f2)
-        y = self.up2(y, f1)
-        y = self.up1(y, f0)
-        return self.up0(y, x)
+        maps = [self.up4(f4, f3)]
+        for block, skip in ((self.up3, f2), (self.up2, f1), (self.up1, f0), (self.up0, x)):
+            maps.append(block(maps[-1], skip))
+        return maps
 
 
 class ResNetUNet(EncoderUNet):
