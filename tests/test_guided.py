@@ -15,7 +15,7 @@ from PIL import Image
 
 from colorize import ColorizeError, colorize_with_details
 from colorize.archs import build_architecture
-from colorize.archs.levin import EDGE_STEP, propagate
+from colorize.archs.levin import EDGE_STEP, propagate, propagate_hints
 from colorize.archs.propagated import CORRECTION_FADE, LEVIN_SHARE, feature_corrections, levin_share
 from colorize.color import image_to_lab
 from colorize.hints import (
@@ -162,6 +162,23 @@ def test_a_fading_correction_stays_on_its_side_of_a_strong_edge():
     assert np.allclose(fading[:, :, :25], np.array([30.0, -40.0])[:, None, None], atol=3.0)
     assert np.abs(fading[:, :, 35:]).max() < 3.0
 
+
+
+def test_a_colour_guide_stops_colour_at_an_edge_lightness_does_not_show():
+    """Two halves of one lightness (a red and a green shirt of equal gray) and two hints on the
+    left: lightness alone floods them over both halves; with the network's colour as a guide
+    the right half, which it sees as another colour, keeps far less of them."""
+    l = torch.full((1, 1, 32, 48), 60.0)
+    seen = torch.zeros(1, 2, 32, 48)
+    seen[:, 0, :, :24], seen[:, 0, :, 24:] = 40.0, -40.0
+    hints = torch.zeros(1, 3, 32, 48)
+    hints[0, :, 16, 6] = torch.tensor([30.0, 20.0, 1.0])
+    hints[0, :, 8, 18] = torch.tensor([30.0, 20.0, 1.0])
+    flooded = propagate_hints(l, hints, fade=CORRECTION_FADE)
+    guided = propagate_hints(l, hints, fade=CORRECTION_FADE, colour_guide=seen)
+    assert flooded[0, 0, :, 36:].mean() > 25.0
+    assert guided[0, 0, :, :12].mean() > 25.0  # the hinted half still takes the hints
+    assert guided[0, 0, :, 36:].mean() < 0.5 * flooded[0, 0, :, 36:].mean()
 
 def test_guided_default_is_the_default_without_hints_and_meets_a_hint_with_one():
     torch.manual_seed(0)

@@ -35,7 +35,7 @@ from train.config import TrainConfig, parse_config
 from train.data import EpochSampler, PhotosOnDisk, load_photos, random_crop, training_batches
 from train.export import _pretrained_note, export_run, load_run
 from colorize.archs.ab_bins import BIN_COUNT, bin_index
-from train.losses import bin_loss, gan_loss
+from train.losses import bin_loss, gan_loss, pixel_loss
 from train.trainer import CHECKPOINT, EMA, Trainer, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +139,7 @@ def test_fixture_photos_are_what_the_tests_assume(folders):
 
 # --- 1. Every recipe on every (cheap) model, end to end ----------------------------------------
 
-LOSS_KEYS = {"l1": {"loss"}, "mse": {"loss"}, "gan": {"loss_l1", "loss_adv", "loss_critic"}}
+LOSS_KEYS = {"l1": {"loss"}, "mse": {"loss"}, "psnr": {"loss"}, "gan": {"loss_l1", "loss_adv", "loss_critic"}}
 
 
 @pytest.mark.parametrize(
@@ -148,6 +148,7 @@ LOSS_KEYS = {"l1": {"loss"}, "mse": {"loss"}, "gan": {"loss_l1", "loss_adv", "lo
         ("shallow", "l1", 0.0),
         ("shallow", "l1", 0.5),
         ("shallow", "mse", 0.0),
+        ("shallow", "psnr", 0.0),
         ("shallow", "gan", 0.0),
         ("cnn", "mse", 0.0),
         ("cnn", "l1", 0.5),
@@ -185,7 +186,7 @@ def test_training_run_writes_checkpoint_log_curves_and_samples(folders, tmp_path
     for record in steps:
         losses = {key: value for key, value in record.items() if key.startswith("loss")}
         assert losses.keys() == LOSS_KEYS[recipe]
-        assert all(math.isfinite(value) and value > 0 for value in losses.values())
+        assert all(math.isfinite(value) and (value > 0 or recipe == "psnr") for value in losses.values())  # a log
         assert record["lr"] == pytest.approx(1e-3)
     assert len(vals) == 1 and vals[0]["step"] == 3
     for row in ("model", "gray"):
@@ -242,6 +243,19 @@ def test_rebalancing_reweights_the_loss(folders, tmp_path):
 
 # --- 2. Loss goes down on a fixed batch --------------------------------------------------------
 
+
+
+def test_psnr_recipe_prefers_what_a_mean_psnr_prefers_where_mse_does_not():
+    """Crop 0 nearly right and crop 1 far off, or both half off: MSE over the batch prefers the
+    second, a mean of per-crop PSNRs the first, and so does the psnr recipe."""
+    truth = torch.zeros(2, 2, 8, 8)
+    uneven = truth + torch.tensor([1.0, 20.0]).view(2, 1, 1, 1)
+    even = truth + 12.0
+    assert pixel_loss(even, truth, "mse") < pixel_loss(uneven, truth, "mse")
+    assert pixel_loss(uneven, truth, "psnr") < pixel_loss(even, truth, "psnr")
+    mean_psnr = {name: float((-10 * torch.log10((ab - truth).square().flatten(1).mean(1))).mean())
+                 for name, ab in (("uneven", uneven), ("even", even))}
+    assert mean_psnr["uneven"] > mean_psnr["even"]
 
 @pytest.mark.parametrize("model, recipe", [("shallow", "l1"), ("cnn", "mse")])
 def test_loss_decreases_on_a_fixed_batch(folders, tmp_path, model, recipe):

@@ -16,15 +16,26 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
 from colorize.archs.ab_bins import BIN_COUNT, BIN_POOL, BINS_PER_AXIS, bin_index
-from colorize.color import image_to_lab, normalize_ab
+from colorize.color import AB_SCALE, image_to_lab, normalize_ab
+
+
+# One Lab unit of ab error, squared and normalised: keeps log(MSE) finite on a perfect crop.
+PSNR_FLOOR = (1.0 / AB_SCALE) ** 2
 
 
 def pixel_loss(ab_pred: torch.Tensor, ab_true: torch.Tensor, kind: str, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean L1 or squared error on normalised ab; ``weights`` (N, 1, H, W) re-weights pixels."""
+    """L1, squared error or "psnr" on normalised ab; ``weights`` (N, 1, H, W) re-weights pixels.
+
+    "psnr" is the mean over crops of log(MSE): what the validation's mean PSNR scores, up to
+    sign and scale. Where plain MSE lets the worst crops set the direction, it weighs every
+    crop's relative improvement alike, as a mean of per-photo PSNRs does.
+    """
     error = normalize_ab(ab_pred.float()) - normalize_ab(ab_true.float())
     per_pixel = error.abs() if kind == "l1" else error.square()
     if weights is not None:
         per_pixel = per_pixel * weights
+    if kind == "psnr":
+        return torch.log(per_pixel.flatten(1).mean(dim=1) + PSNR_FLOOR).mean()
     return per_pixel.mean()
 
 

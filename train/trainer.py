@@ -4,9 +4,9 @@
     torchrun --nproc_per_node 4 -m train --model unet --device cuda --amp --batch-size 64 ...
 
 Per step: a batch of RGB crops becomes Lab on the device, the generator predicts ab from L,
-and the recipe's loss updates it (L1 or MSE, optionally colour-rebalanced; or pix2pix's
-PatchGAN game). An EMA of the generator is what gets evaluated and exported. A checkpoint
-holds everything ``--resume`` needs to continue exactly: weights, optimiser and scaler
+and the recipe's loss updates it (L1, MSE or the mean per-crop log MSE that a mean PSNR
+scores, optionally colour-rebalanced; or pix2pix's PatchGAN game). An EMA of the generator is
+what gets evaluated and exported. A checkpoint holds everything ``--resume`` needs to continue exactly: weights, optimiser and scaler
 states, the step and the RNG; it is a plain tensor dict loaded with ``weights_only=True``.
 """
 

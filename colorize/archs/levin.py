@@ -29,24 +29,28 @@ _MIN_SIGMA = 2e-6       # Levin et al.'s floor on the local variance
 _VARIANCE_FACTOR = 0.6  # their scaling of the window variance
 EDGE_STEP = 0.05        # a lightness step (Y in [0, 1]) this big passes on exp(-1/2) of the colour at most
 _MAX_EDGE_PENALTY = np.log(1e4)  # even the strongest edge leaks 1e-4: no region is cut off (a singular system)
+COLOUR_GUIDE_WEIGHT = 4.0  # a colour guide's ab step counts this many times a lightness step of the same size
 
 
 def affinity_weights(y: np.ndarray, edge_step: float | None = EDGE_STEP) -> np.ndarray:
     """(8, H, W) normalised weights of each pixel's 8 neighbours (0 outside the image).
 
-    ``y`` is lightness in [0, 1]. Follows the reference code: σ² is 0.6 x the window
-    variance, raised so the closest neighbour keeps at least 1 % weight. That σ is local, so
-    in a busy window (a patterned dress against a wall) even a strong edge looks ordinary
-    and colour leaks across it; a second, global factor exp(-Δ² / 2·edge_step²) makes every
-    strong lightness step a barrier wherever it is, one that passes at least 1e-4 of the colour
-    (None: the reference weights).
+    ``y`` is lightness in [0, 1], (H, W), or a guide of several channels, (C, H, W), whose
+    squared differences add up (lightness plus a network's predicted colour: then colour also
+    stops where the network sees a colour edge that lightness does not show). Follows the
+    reference code: σ² is 0.6 x the window variance, raised so the closest neighbour keeps at
+    least 1 % weight. That σ is local, so in a busy window (a patterned dress against a wall)
+    even a strong edge looks ordinary and colour leaks across it; a second, global factor
+    exp(-Δ² / 2·edge_step²) makes every strong step a barrier wherever it is, one that passes
+    at least 1e-4 of the colour (None: the reference weights).
     """
-    height, width = y.shape
-    padded = np.pad(y, 1, constant_values=np.nan)
-    neighbours = np.stack([padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in _OFFSETS])
-    inside = ~np.isnan(neighbours)
-    variance = np.nanvar(np.concatenate([neighbours, y[None]]), axis=0)
-    squared = np.where(inside, (neighbours - y) ** 2, np.inf)
+    guide = y if y.ndim == 3 else y[None]
+    height, width = guide.shape[-2:]
+    padded = np.pad(guide, ((0, 0), (1, 1), (1, 1)), constant_values=np.nan)
+    neighbours = np.stack([padded[:, 1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in _OFFSETS], axis=1)
+    inside = ~np.isnan(neighbours[0])
+    variance = sum(np.nanvar(np.concatenate([channel, centre[None]]), axis=0) for channel, centre in zip(neighbours, guide))
+    squared = np.where(inside, ((neighbours - guide[:, None]) ** 2).sum(axis=0), np.inf)
     closest = squared.min(axis=0)
     closest = np.where(np.isinf(closest), 0.0, closest)  # a 1x1 image: no neighbour at all
     sigma = np.maximum(_VARIANCE_FACTOR * variance, -closest / np.log(0.01))
@@ -63,13 +67,13 @@ def affinity_weights(y: np.ndarray, edge_step: float | None = EDGE_STEP) -> np.n
 def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: float | None = EDGE_STEP,
               fade: float = 0.0) -> np.ndarray:
     """Solve for ab everywhere given ``hint_ab`` (2, H, W) where ``mask`` (H, W) is set
-    (``edge_step`` as in ``affinity_weights``).
+    (``y`` and ``edge_step`` as in ``affinity_weights``).
 
     With ``fade`` > 0 each pixel asks for only (1 - fade) of its neighbours' mean, so colour
     fades towards zero far from every hint; even a tiny fade stops it at strong edges, where
     the links are weaker than the fade. Returns (2, H, W). With no hints ab is zero (gray).
     """
-    height, width = y.shape
+    height, width = y.shape[-2:]
     if not mask.any():
         return np.zeros((2, height, width))
     count = height * width
@@ -90,21 +94,25 @@ def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: f
     return solution.T.reshape(2, height, width)
 
 
-def propagate_hints(l: torch.Tensor, hints: torch.Tensor, side: int | None = None, fade: float = 0.0) -> torch.Tensor:
+def propagate_hints(l: torch.Tensor, hints: torch.Tensor, side: int | None = None, fade: float = 0.0,
+                    colour_guide: torch.Tensor | None = None) -> torch.Tensor:
     """``propagate`` for a batch: L (N, 1, H, W) in Lab units and hint maps (N, 3, H, W) ->
     ab (N, 2, H, W). With ``side``, each system is solved at about ``side``² pixels and the
     result upsampled: the solve grows faster than the pixel count, the spread colour is smooth.
-    The solve is a constant to autograd: no gradient flows back through it into ``hints``."""
+    ``colour_guide`` (N, 2, H, W), ab in Lab units, joins lightness in the affinities (weighted
+    by ``COLOUR_GUIDE_WEIGHT``). The solve is a constant to autograd: no gradient flows back
+    through it into ``hints``."""
     l, hints = l.detach(), hints.detach()
+    guide = l if colour_guide is None else torch.cat([l, COLOUR_GUIDE_WEIGHT * colour_guide.detach().to(l)], dim=1)
     height, width = l.shape[-2:]
     scale = 1.0 if side is None else min(1.0, side / (height * width) ** 0.5)
     shape = (max(1, round(height * scale)), max(1, round(width * scale)))
-    small_l = F.interpolate(l, size=shape, mode="area") if scale < 1 else l
+    small_guide = F.interpolate(guide, size=shape, mode="area") if scale < 1 else guide
     small_hints = resize_hints(hints, shape)
     solved = torch.from_numpy(np.stack([
-        propagate(lightness[0].double().cpu().numpy() / 100, hint[:2].double().cpu().numpy(), hint[2].cpu().numpy() > 0.5,
+        propagate(channels.double().cpu().numpy() / 100, hint[:2].double().cpu().numpy(), hint[2].cpu().numpy() > 0.5,
                   fade=fade)
-        for lightness, hint in zip(small_l, small_hints)
+        for channels, hint in zip(small_guide, small_hints)
     ])).to(l)
     return F.interpolate(solved, size=(height, width), mode="bilinear", align_corners=False) if scale < 1 else solved
 

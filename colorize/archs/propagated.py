@@ -12,7 +12,10 @@ corrected everywhere; with no hints it is exactly ``effnet-unet``. Spreading the
 rather than the colour keeps what the network knows where no hint says otherwise. The
 correction fades very slowly (1e-5 per pixel step), which changes little inside a region but
 stops it at strong edges: a region that no hint reaches through weak edges keeps the
-network's colour instead of taking the correction of the one hint elsewhere.
+network's colour instead of taking the correction of the one hint elsewhere. Levin's edges
+are lightness edges, and a red shirt on green grass can have none; so the network's own
+colour joins lightness in the affinities (``levin.COLOUR_GUIDE_WEIGHT``), and a colour edge
+the network sees stops the spread too (+0.07 dB at 10 hints on the first 50 val photos).
 
 Before that, each hint's disagreement also travels to the pixels the network *sees* as the
 same kind of thing, wherever they are: the decoder's features at 1/8, 1/4 and 1/2 size are
@@ -106,12 +109,12 @@ class PropagatedEfficientNetUNet(EfficientNetUNet):
         colour = denormalize_ab(torch.tanh(self.head(maps[-1])))
         if hints is None:
             return colour
-        hints = hints.to(colour)
+        hints, seen = hints.to(colour), colour
         colour = colour + feature_corrections(similarity_features(maps), colour, hints)
         mask = hints[:, 2:]
         disagreement = torch.cat([(hints[:, :2] - colour) * mask, mask], dim=1)
-        corrected = colour + propagate_hints(l, disagreement, PROPAGATION_SIDE, CORRECTION_FADE)
+        corrected = colour + propagate_hints(l, disagreement, PROPAGATION_SIDE, CORRECTION_FADE, colour_guide=seen)
         share = levin_share(hints).to(colour)
         if not share.any():
             return corrected
-        return (1 - share) * corrected + share * propagate_hints(l, hints, PROPAGATION_SIDE)
+        return (1 - share) * corrected + share * propagate_hints(l, hints, PROPAGATION_SIDE, colour_guide=seen)
