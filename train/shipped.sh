@@ -28,7 +28,9 @@ effnet_unet() {  # phase 3: the ImageNet encoder frozen (BatchNorm statistics to
                 # at a tenth of the decoder's rate (the shipped run began with --steps 2000 and was resumed with
                 # --steps 1500, so its cosine schedule shortened mid-run: both invocations are in its model card);
                 # phase 8: phase 5 fine-tuned on 224 px crops, closer to the 256 px working size;
-                # phase 9, what ships: phase 8 fine-tuned with the psnr loss (mean log MSE per crop)
+                # phase 9: phase 8 fine-tuned with the psnr loss (mean log MSE per crop); phase 10, what ships:
+                # phase 9 continued (warm restart, another data seed), stopped at step 750 of 1000 for the
+                # session's measurements: its EMA there is in checkpoints/
                 RUN=effnet-unet-frozen run effnet-unet --kwargs "$ZEROS" --freeze encoder --recipe l1 --optimizer adamw \
                   --lr 1e-3 --beta1 0.9 --weight-decay 1e-4 --schedule cosine --warmup 50 --steps 2000 --batch-size 32 \
                   --crop 128 --channels-last --threads 2 --eval-every 250
@@ -43,7 +45,11 @@ effnet_unet() {  # phase 3: the ImageNet encoder frozen (BatchNorm statistics to
                 RUN=effnet-unet-psnr run effnet-unet --kwargs "$REPLICATE" --init runs/effnet-unet-224 \
                   --freeze "encoder._conv_stem,encoder._bn0,$(seq -s, -f 'encoder._blocks.%g' 0 10)" --encoder-lr-scale 0.1 \
                   --recipe psnr --optimizer adamw --lr 2e-4 --beta1 0.9 --weight-decay 1e-4 --schedule cosine --warmup 50 \
-                  --steps 800 --batch-size 16 --crop 224 --channels-last --threads 2 --eval-every 200; }
+                  --steps 800 --batch-size 16 --crop 224 --channels-last --threads 2 --eval-every 200
+                RUN=effnet-unet-psnr2 run effnet-unet --kwargs "$REPLICATE" --init runs/effnet-unet-psnr \
+                  --freeze "encoder._conv_stem,encoder._bn0,$(seq -s, -f 'encoder._blocks.%g' 0 10)" --encoder-lr-scale 0.1 \
+                  --recipe psnr --optimizer adamw --lr 1.5e-4 --beta1 0.9 --weight-decay 1e-4 --schedule cosine --warmup 50 \
+                  --steps 1000 --batch-size 16 --crop 224 --channels-last --threads 2 --eval-every 250 --seed 1; }
 unet()        { EXPORT=(--padding-mode replicate)
                 run unet --kwargs "$ZEROS" --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 5e-4 --beta1 0.9 \
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
