@@ -12,12 +12,15 @@ get N patches of each photo's true colour (``colorize.hints.sample_hints``, seed
 measures how much a few user hints are worth. ``--by-source`` also scores each source of
 the photos apart (the file-name prefix, ``ccp_0001.jpg`` -> ``ccp``), and the ImageNet
 sources against the rest: an ImageNet-pretrained encoder may have seen those photos.
+``--saturation`` scores the colours a user gets with that colour strength, and ``--sample N``
+a seeded random N photos of a big folder (a look at the training set without the hours).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,17 +80,19 @@ def photo_reports(
     device: str = "cpu",
     hints: int = 0,
     seed: int = 0,
+    saturation: float = 1.0,
 ) -> tuple[list[Report], list[np.ndarray]]:
     """One report per photo and the colorized photos themselves (for sample grids).
 
-    ``hints`` > 0 gives a guided model that many true-colour patches per photo.
+    ``hints`` > 0 gives a guided model that many true-colour patches per photo;
+    ``saturation`` is the colour strength, as in ``colorize_batch``.
     """
     maps = revealed_hints(photos, hints, seed) if hints else None
     colorized: list[np.ndarray] = []
     for start in range(0, len(photos), batch_size):
         batch = slice(start, start + batch_size)
         results = colorize_batch(photos[batch], model, hints=maps[batch] if maps else None,
-                                 working_size=working_size, device=device)
+                                 working_size=working_size, saturation=saturation, device=device)
         colorized.extend(result.colorized for result in results)
     return [report(prediction, truth) for prediction, truth in zip(colorized, photos)], colorized
 
@@ -143,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--working-size", type=int, help="override the models' working resolution")
     parser.add_argument("--limit", type=int, default=0, help="only the first N photos (0 = all)")
     parser.add_argument("--hints", type=int, default=0, help="reveal N random true-colour patches per photo (guided models)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the revealed hints")
+    parser.add_argument("--sample", type=int, default=0, help="N photos drawn at random instead of all (a big folder such as the training set)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the revealed hints and of --sample")
+    parser.add_argument("--saturation", type=float, default=1.0, help="colour strength, as python -m colorize --saturation")
     parser.add_argument("--by-source", action="store_true", help="also score each source (file-name prefix) apart")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
@@ -153,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         paths = eval_photo_paths(args.folder, args.limit)
+        if args.sample:
+            paths = sorted(random.Random(args.seed).sample(paths, min(args.sample, len(paths))))
         photos = [resize_short_side(load_image(path), args.size) for path in paths]
     except ColorizeError as error:
         print(f"{error}\n{NEEDS_DATA}", file=sys.stderr)
@@ -161,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No photos found in {args.folder}. {NEEDS_DATA}", file=sys.stderr)
         return 1
     try:
-        per_photo = {name: photo_reports(name, photos, args.working_size, hints=args.hints, seed=args.seed)[0]
+        per_photo = {name: photo_reports(name, photos, args.working_size, hints=args.hints, seed=args.seed,
+                                         saturation=args.saturation)[0]
                      for name in args.model or ["default"]}
     except ColorizeError as error:
         print(error, file=sys.stderr)

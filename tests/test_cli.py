@@ -142,6 +142,25 @@ def test_evaluate_prints_json_with_model_and_gray_baseline_psnr(env, tmp_path):
     assert 0 < model_psnr < 100 and 0 < gray_psnr < 100
 
 
+def test_evaluate_samples_photos_and_scores_a_colour_strength(env, tmp_path):
+    """``--sample 2`` scores two of the five photos; ``--saturation 0`` renders the gray
+    baseline exactly, so the model's scores become the baseline's."""
+    folder = tmp_path / "val"
+    folder.mkdir()
+    for seed in range(5):
+        Image.fromarray(colour_photo(48, 64, seed=seed)).save(folder / f"photo{seed}.png")
+    result = run(env, "-m", "colorize.evaluate", str(folder), "--model", "shallow", "--size", "32", "--json",
+                 "--sample", "2", "--saturation", "0")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["images"] == 2
+    model, gray = report["models"]["shallow"]["model"], report["gray_baseline"]
+    assert model["psnr"] == pytest.approx(gray["psnr"]) and model["colourfulness"] == pytest.approx(gray["colourfulness"])
+    vivid = json.loads(run(env, "-m", "colorize.evaluate", str(folder), "--model", "shallow", "--size", "32", "--json",
+                           "--sample", "2").stdout)
+    assert vivid["models"]["shallow"]["model"]["psnr"] != pytest.approx(gray["psnr"])
+
+
 def test_importing_colorize_loads_neither_gradio_nor_the_training_code(env):
     code = (
         "import importlib.util, json, sys, colorize\n"

@@ -361,6 +361,25 @@ def test_export_can_ship_a_zero_padded_run_with_edge_padding(folders, tmp_path):
     assert '"padding_mode": "replicate"' in (folder / CARD_FILE).read_text()
 
 
+def test_export_can_ship_a_run_with_a_colour_gain(folders, tmp_path):
+    """``export --colour-gain 1.5``: the shipped network predicts 1.5 times the run's ab, its
+    config and card say so, and an architecture without a gain is refused."""
+    run = tmp_path / "run"
+    train(tiny_config(folders, run, "effnet-unet"))
+    folder, _ = export_run(run, "effnet-unet", tmp_path / "checkpoints", evaluate=False, colour_gain=1.5)
+    assert read_config(folder)["kwargs"]["colour_gain"] == 1.5
+    assert "--colour-gain 1.5" in (folder / CARD_FILE).read_text()
+    l = torch.rand(1, 1, 32, 32) * 100
+    with torch.no_grad():
+        trained, shipped = load_run(run)[0](l), load_model(folder)(l)
+    assert trained.abs().max() > 0.01
+    torch.testing.assert_close(shipped, 1.5 * trained, atol=0.05 + 0.02 * float(trained.abs().max()), rtol=0.01)
+
+    train(tiny_config(folders, tmp_path / "shallow-run", "shallow"))
+    with pytest.raises(SystemExit, match="no colour gain"):
+        export_run(tmp_path / "shallow-run", "shallow", tmp_path / "checkpoints", evaluate=False, colour_gain=1.5)
+
+
 def test_model_card_traces_the_encoder_to_imagenet_through_an_init_run():
     from colorize.archs.efficientnet import IMAGENET_SOURCE
 

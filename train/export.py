@@ -120,8 +120,9 @@ def _pretrained_note(config: dict[str, Any]) -> str:
     else:
         use = f"fine-tuned at {training.get('encoder_lr_scale', 1.0)}x the decoder's learning rate"
         use += f", with `{frozen}` kept frozen (BatchNorm statistics included)" if frozen else ""
+    with_base = f" (with `{config['base']['model']}`'s)" if "base" in config else ""
     return (f"\n- encoder initialised, {origin}from {source}; {use}. "
-            "Only training needs that package: the shipped weights hold the whole network")
+            f"Only training needs that package: the shipped weights{with_base} hold the whole network")
 
 
 def _base_note(config: dict[str, Any]) -> str:
@@ -134,13 +135,15 @@ def _base_note(config: dict[str, Any]) -> str:
 
 
 def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: bool = False,
-               base: str | None = None, padding_mode: str | None = None) -> tuple[Path, Report | None]:
+               base: str | None = None, padding_mode: str | None = None,
+               colour_gain: float | None = None) -> tuple[Path, Report | None]:
     """Write ``dest/<name>/`` from a run; returns the folder and its validation report.
 
     With ``base``, tensors equal to that model's are not stored again (see ``save_pretrained``).
     With ``padding_mode``, the network is shipped padding that way whatever it was trained with
     (a network trained with zero padding may take replicate padding at no cost: the validation
-    run below says whether it did).
+    run below says whether it did). With ``colour_gain``, its predicted colours are amplified
+    by that factor (architectures that have one, ``effnet_unet.py``).
     """
     model, state = load_run(run)
     spec, kwargs = get_spec(name), state["kwargs"]
@@ -149,14 +152,19 @@ def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: b
     if padding_mode is not None:
         kwargs = {**kwargs, "padding_mode": padding_mode}
         pad_edges(model, padding_mode)
+    if colour_gain is not None:
+        if not hasattr(model, "colour_gain"):
+            raise SystemExit(f"Architecture {spec.arch} has no colour gain to set.")
+        kwargs = {**kwargs, "colour_gain": colour_gain}
+        model.colour_gain = colour_gain
     training = state["config"]
     config = {"name": name, "arch": spec.arch, "kwargs": kwargs, "steps": state["step"],
               "working_size": spec.working_size, "training": training}
+    options = {"--base": base, "--padding-mode": padding_mode, "--colour-gain": colour_gain}
+    command = f"python -m train.export {run} --name {name}" + "".join(f" {flag} {value}" for flag, value in options.items() if value is not None)
     command_file = run / "command.txt"
-    if command_file.is_file():
-        command = " && ".join(command_file.read_text().splitlines())
-    else:  # a weights folder: this export is the command (the network's own is in that folder's card)
-        command = f"python -m train.export {run} --name {name}" + (f" --base {base}" if base else "")
+    if command_file.is_file():  # (for a weights folder, the network's own command is in that folder's card)
+        command = " && ".join([*command_file.read_text().splitlines(), command])
     with tempfile.TemporaryDirectory() as scratch:
         staged = save_pretrained(model, Path(scratch) / name, config, base=base)
         config = read_config(staged)
@@ -216,9 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace a checkpoint even if it was better")
     parser.add_argument("--base", help="store only the tensors that differ from this table model's weights")
     parser.add_argument("--padding-mode", choices=["zeros", "replicate"], help="ship the network with this padding")
+    parser.add_argument("--colour-gain", type=float, help="ship the network with its colours amplified by this factor")
     parser.add_argument("--push-to-hub", metavar="ORG/REPO", help="also upload the folder to this Hub repo")
     args = parser.parse_args(argv)
-    folder, report = export_run(args.run, args.name, args.dest, args.evaluate, args.force, args.base, args.padding_mode)
+    folder, report = export_run(args.run, args.name, args.dest, args.evaluate, args.force, args.base, args.padding_mode,
+                                args.colour_gain)
     print(f"wrote {folder}")
     if report is not None:
         print(_metrics_table(report))

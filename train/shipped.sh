@@ -52,11 +52,12 @@ effnet_unet() {  # phase 3: the ImageNet encoder frozen (BatchNorm statistics to
 unet()        { EXPORT=(--padding-mode replicate)
                 run unet --kwargs "$ZEROS" --steps 2000 --batch-size 16 --crop 128 --optimizer adamw --lr 5e-4 --beta1 0.9 \
                   --weight-decay 1e-4 --schedule cosine --warmup 150 --eval-every 500; }
-unet_gan()    { # pix2pix on effnet-unet's decoder. Evaluated every 100 steps, colour rose and PSNR fell steadily;
-                # step 400 was the most vivid that kept val PSNR above gray (README, Models). Constant rate: a
-                # 400-step run is that run stopped there.
-                run unet-gan --kwargs "$REPLICATE" --recipe gan --init runs/effnet-unet --freeze encoder --gan-weight 0.5 \
-                  --l1-weight 100 --real-label 0.9 --critic-lr-scale 0.5 --optimizer adam --lr 1e-4 --beta1 0.5 --steps 400 \
+unet_gan()    { # pix2pix on effnet-unet's decoder (phase 10's run). Evaluated every 100 steps, colour rose and PSNR
+                # fell steadily; step 300 ships, its colours x 1.2 (chosen on training photos, README, Models). Constant
+                # rate: a 300-step run is that run stopped there. Stored as a decoder over effnet-unet's file.
+                EXPORT=(--base effnet-unet --colour-gain 1.2)
+                run unet-gan --kwargs "$REPLICATE" --recipe gan --init runs/effnet-unet-psnr2 --freeze encoder --gan-weight 0.5 \
+                  --l1-weight 100 --real-label 0.9 --critic-lr-scale 0.5 --optimizer adam --lr 1e-4 --beta1 0.5 --steps 300 \
                   --batch-size 16 --crop 128 --channels-last --threads 2 --ema 0.99 --eval-every 100 --save-every 50; }
 unet_guided() { # no training: effnet-unet's network with hint corrections spread by Levin propagation
                 python -m train.export checkpoints/effnet-unet --name unet-guided --base effnet-unet --force > runs/unet-guided.log 2>&1; }

@@ -31,18 +31,25 @@ class EfficientNetUNet(EncoderUNet):
     pretrained_source = IMAGENET_SOURCE  # what ``load_pretrained_encoder`` starts from, for model cards
 
     def __init__(self, in_channels: int = 1, decoder_widths: tuple[int, ...] = (128, 64, 48, 32, 16),
-                 bin_temperature: float = 0.0) -> None:
+                 bin_temperature: float = 0.0, colour_gain: float = 1.0) -> None:
         """``bin_temperature`` > 0 swaps the ab regression head for Zhang et al.'s classification
-        over ab bins, decoded by the annealed mean at that temperature (``ab_bins.py``)."""
+        over ab bins, decoded by the annealed mean at that temperature (``ab_bins.py``).
+
+        ``colour_gain`` scales the predicted ab. A network trained on L1 or against a critic
+        predicts a compromise between the colours a thing may have, paler than any of them;
+        amplifying the compromise plays the part of the annealed mean's temperature (Zhang et
+        al. 2016) for a regression head: livelier colour for a little PSNR. ``unet-gan``
+        ships with one, chosen on training photos (README, unet-gan)."""
         super().__init__(EfficientNetLiteEncoder(in_channels), EfficientNetLiteEncoder.channels, in_channels, decoder_widths)
         self.bin_temperature = bin_temperature
+        self.colour_gain = colour_gain
         if bin_temperature:
             self.head = nn.Conv2d(decoder_widths[-1], BIN_COUNT, 1)
 
     def forward(self, l: torch.Tensor, output: str = "ab") -> torch.Tensor:
         """ab in Lab units; ``output="bins"`` gives a bin model's logits (for training)."""
         if not self.bin_temperature:
-            return super().forward(l)
+            return self.colour_gain * super().forward(l)
         logits = self.head(F.avg_pool2d(self.decode(normalize_l(l)), BIN_POOL))
         if output == "bins":
             return logits

@@ -106,7 +106,7 @@ class PropagatedEfficientNetUNet(EfficientNetUNet):
     def forward(self, l: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """L (N, 1, H, W) in Lab units and a hint map (N, 3, H, W) -> ab (N, 2, H, W)."""
         maps = self.decoder_maps(normalize_l(l))
-        colour = denormalize_ab(torch.tanh(self.head(maps[-1])))
+        colour = self.colour_gain * denormalize_ab(torch.tanh(self.head(maps[-1])))
         if hints is None:
             return colour
         hints, seen = hints.to(colour), colour
