@@ -95,7 +95,7 @@ for _spec in (
         reference="pix2pix (Isola et al. 2017): L1 + adversarial loss with a 70x70 PatchGAN discriminator, "
                   "on the effnet-unet generator (decoder fine-tuned, ImageNet encoder kept), colours x 1.2",
         good_at="vivid, saturated colour that looks like a real photo at a glance; paints more green and blue",
-        bad_at="sometimes a wrong hue (a green tint on a plain backdrop, too orange a skin); lower PSNR than effnet-unet",
+        bad_at="sometimes a wrong or overdone hue (orange rhinos, a green tint on a plain backdrop); lower PSNR than effnet-unet",
     ),
     ModelSpec(
         name="unet-guided",
