@@ -102,9 +102,10 @@ for _spec in (
         arch="effnet-unet-levin",
         kwargs=EDGE_PADDING,
         description="The default U-Net's colours, corrected where you paint a colour: paint a few and the photo follows.",
-        reference="effnet-unet's prediction, corrected by the hints (Zhang et al. 2017's sparse ab hints) and the corrections "
-                  "spread by Levin et al. 2004's edge-aware propagation, averaged with Levin's own spread once hints "
-                  "are many; no training of its own",
+        reference="effnet-unet's prediction, corrected by the hints (Zhang et al. 2017's sparse ab hints): each hint's "
+                  "correction goes first to the pixels the network sees as alike (a learnt likeness of its features, "
+                  "the only part trained for this engine), then is spread by Levin et al. 2004's edge-aware propagation, "
+                  "averaged with Levin's own spread once hints are many",
         good_at="a few painted colours recolour their objects, the network colours the rest; without hints it is effnet-unet",
         bad_at="a hint on the wrong side of a faint edge can bleed into the neighbour",
         guided=True,

@@ -16,7 +16,7 @@ from PIL import Image
 from colorize import ColorizeError, colorize_with_details
 from colorize.archs import build_architecture
 from colorize.archs.levin import EDGE_STEP, propagate, propagate_hints
-from colorize.archs.propagated import CORRECTION_FADE, LEVIN_SHARE, feature_corrections, levin_share
+from colorize.archs.propagated import CORRECTION_FADE, LEVIN_SHARE, Likeness, feature_corrections, levin_share
 from colorize.color import image_to_lab
 from colorize.hints import (
     Point,
@@ -184,7 +184,7 @@ def test_guided_default_is_the_default_without_hints_and_meets_a_hint_with_one()
     torch.manual_seed(0)
     plain = build_architecture("effnet-unet", padding_mode="replicate").eval()
     guided = build_architecture("effnet-unet-levin", padding_mode="replicate").eval()
-    guided.load_state_dict(plain.state_dict(), strict=True)
+    guided.load_state_dict({**guided.state_dict(), **plain.state_dict()}, strict=True)  # the network, and its own likeness
     l = torch.rand(1, 1, 64, 64) * 100
     hints = torch.zeros(1, 3, 64, 64)
     hints[0, :, 30:33, 30:33] = torch.tensor([40.0, -30.0, 1.0]).view(3, 1, 1)
@@ -201,7 +201,7 @@ def test_a_hint_corrects_pixels_that_look_alike_to_the_network_wherever_they_are
     colour = torch.full((1, 2, 16, 16), 5.0)
     hints = torch.zeros(1, 3, 16, 16)
     hints[0, :, 7:9, 1:3] = torch.tensor([45.0, -15.0, 1.0]).view(3, 1, 1)
-    corrections = feature_corrections(features, colour, hints)[0]
+    corrections = feature_corrections(features, colour, hints, Likeness(2))[0]
     assert (corrections[0, :, 12:] > 0.85 * 40).all() and (corrections[1, :, 12:] < -0.85 * 20).all()
     assert corrections[:, :, 4:12].abs().max() < 0.01
 

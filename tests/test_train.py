@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file
 
 from colorize.archs import build_architecture
+from colorize.evaluate import evaluate_photos, load_eval_photos
 from colorize.color import mean_chroma, rgb_to_lab
 from colorize.hub import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, load_model, read_config, save_pretrained, sha256_of
 from colorize.zoo import MODELS, register_model
@@ -50,6 +51,7 @@ TINY_KWARGS = {
     "unet": {"decoder_widths": [8, 8, 8, 8, 8]},
     "unet-gan": {"decoder_widths": [8, 8, 8, 8, 8]},
     "effnet-unet": {"decoder_widths": [8, 8, 8, 8, 8]},
+    "unet-guided": {"decoder_widths": [8, 8, 8, 8, 8]},
 }
 
 
@@ -139,7 +141,7 @@ def test_fixture_photos_are_what_the_tests_assume(folders):
 
 # --- 1. Every recipe on every (cheap) model, end to end ----------------------------------------
 
-LOSS_KEYS = {"l1": {"loss"}, "mse": {"loss"}, "psnr": {"loss"}, "gan": {"loss_l1", "loss_adv", "loss_critic"}}
+LOSS_KEYS = {"l1": {"loss"}, "mse": {"loss"}, "psnr": {"loss"}, "gan": {"loss_l1", "loss_adv", "loss_critic"}, "likeness": {"loss"}}
 
 
 @pytest.mark.parametrize(
@@ -420,23 +422,62 @@ def test_frozen_encoder_fine_tune_ships_only_the_decoder(folders, tmp_path):
         load_model.cache_clear()
 
 
-def test_a_weights_folder_ships_as_the_guided_engine_with_no_tensors_of_its_own(folders, tmp_path):
-    """``unet-guided`` is effnet-unet's network plus Levin propagation: exported from the
-    weights folder, it stores nothing again, loads as the guided engine, equals the network
-    without hints, and its card and config carry the scores with hints too."""
+def test_a_weights_folder_ships_as_the_guided_engine_with_only_its_likeness(folders, tmp_path):
+    """``unet-guided`` is effnet-unet's network plus what it adds (the likeness, untrained here)
+    and Levin propagation: exported from the weights folder, it stores only the likeness, loads
+    as the guided engine, equals the network without hints, and its card and config carry the
+    scores with hints too."""
     base = register_model(replace(MODELS["effnet-unet"], name="test-tiny-effnet", kwargs={**MODELS["effnet-unet"].kwargs, **TINY_KWARGS["effnet-unet"]}))
     try:
         network = fresh_generator(tiny_config(folders, tmp_path, "effnet-unet"))
         save_pretrained(network, base.local_dir, {"arch": base.arch, "kwargs": base.kwargs, "working_size": 32, "steps": 3,
                                                   "training": tiny_config(folders, tmp_path, "effnet-unet").to_dict()})
         folder, report = export_run(base.local_dir, "unet-guided", tmp_path / "checkpoints", base="test-tiny-effnet")
-        assert load_file(folder / WEIGHTS_FILE) == {}
+        assert set(load_file(folder / WEIGHTS_FILE)) == {"likeness.mix.weight", "likeness.log_width", "likeness.log_keep_weight"}
         config = read_config(folder)
-        assert config["arch"] == MODELS["unet-guided"].arch and config["base"]["own_tensors"] == 0
+        assert config["arch"] == MODELS["unet-guided"].arch and config["base"]["own_tensors"] == 3
         assert config["val_10_hints"]["model"]["psnr"] > 0 and report.model.psnr > 0
-        assert "no tensors of its own" in (folder / CARD_FILE).read_text()
+        assert f"shares {len(network.state_dict())} tensors" in (folder / CARD_FILE).read_text()
         engine, plain = load_model(folder), load_model(base.local_dir)
         assert engine.accepts_hints and not plain.accepts_hints
+        l = torch.rand(1, 1, 32, 32) * 100
+        with torch.no_grad():
+            assert torch.equal(engine(l), plain(l))
+
+        with pytest.raises(SystemExit, match="with 10 hints does not beat"):  # no better with hints: kept
+            export_run(base.local_dir, "unet-guided", tmp_path / "checkpoints", base="test-tiny-effnet")
+    finally:
+        MODELS.pop("test-tiny-effnet")
+        load_model.cache_clear()
+
+
+def test_likeness_recipe_trains_only_the_likeness_and_ships_it_over_its_base(folders, tmp_path):
+    """``--recipe likeness`` with everything else frozen: the network stays exactly its base,
+    the likeness learns from simulated hints, validation is scored with hints, and the run
+    exports with ``--base`` as the likeness alone."""
+    base = register_model(replace(MODELS["effnet-unet"], name="test-tiny-effnet", kwargs={**MODELS["effnet-unet"].kwargs, **TINY_KWARGS["effnet-unet"]}))
+    try:
+        save_pretrained(fresh_generator(tiny_config(folders, tmp_path, "effnet-unet")), base.local_dir,
+                        {"arch": base.arch, "kwargs": base.kwargs, "working_size": 32})
+        cfg = tiny_config(folders, tmp_path / "run", "unet-guided", recipe="likeness", init=str(base.local_dir),
+                          freeze="encoder,up4,up3,up2,up1,up0,head", eval_every=3)
+        train(cfg)
+        state, initial = load_checkpoint(Path(cfg.out)), load_model(base.local_dir).state_dict()
+        likeness = {key for key in state["generator"] if key.startswith("likeness.")}
+        assert state["generator"].keys() - likeness == initial.keys()
+        assert all(torch.equal(state["generator"][key].half(), initial[key].half()) for key in initial)
+        assert not torch.equal(state["generator"]["likeness.mix.weight"], torch.eye(24)[:, :, None, None])
+        record = [r for r in read_log(Path(cfg.out)) if "val" in r][-1]
+        trained = fresh_generator(cfg)
+        trained.load_state_dict(state["ema"])
+        photos = load_eval_photos(cfg.val, cfg.val_size)
+        scored = {hints: evaluate_photos(trained.eval(), photos, MODELS["unet-guided"].working_size, hints=hints)[0].model.psnr
+                  for hints in (0, 10)}
+        assert record["val"]["model"]["psnr"] == pytest.approx(scored[10]) != pytest.approx(scored[0])
+
+        folder, _ = export_run(Path(cfg.out), "unet-guided", tmp_path / "checkpoints", base="test-tiny-effnet")
+        assert set(load_file(folder / WEIGHTS_FILE)) == likeness
+        engine, plain = load_model(folder), load_model(base.local_dir)
         l = torch.rand(1, 1, 32, 32) * 100
         with torch.no_grad():
             assert torch.equal(engine(l), plain(l))

@@ -22,7 +22,7 @@ class TrainConfig:
     data: str = "../shared/data/train"  # folder of colour photos (recursive) or hf://dataset[:split]
     val: str = "../shared/data/val"     # folder of colour photos for validation
     out: str = "runs/unet"
-    recipe: str = "l1"                  # l1 | mse | psnr (mean log MSE per crop) | gan (pix2pix: L1 + lambda * PatchGAN) | bins (Zhang et al.'s ab classes)
+    recipe: str = "l1"                  # l1 | mse | psnr (mean log MSE per crop) | gan (pix2pix: L1 + lambda * PatchGAN) | bins (Zhang et al.'s ab classes) | likeness (unet-guided's, simulated hints)
     init: str = ""                      # weights folder or run to start the generator from (GAN fine-tuning)
     freeze: str = ""                    # comma-separated submodules kept as `init` left them, e.g. "encoder"
     pretrained: bool = True             # start the encoder from ImageNet where the architecture can (no --init)
@@ -65,7 +65,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODELS)}")
-        if self.recipe not in ("l1", "mse", "psnr", "gan", "bins"):
+        if self.recipe not in ("l1", "mse", "psnr", "gan", "bins", "likeness"):
             raise ValueError(f"unknown recipe {self.recipe!r}")
 
     def to_dict(self) -> dict[str, Any]:

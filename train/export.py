@@ -31,9 +31,7 @@ from colorize.hub import CONFIG_FILE, WEIGHTS_FILE, load_folder, read_config, sa
 from colorize.metrics import Report
 from colorize.zoo import CHECKPOINTS_DIR, MODELS, get_spec
 
-from .trainer import CHECKPOINT
-
-GUIDED_HINTS = 10  # a guided model is also scored with this many true-colour hints per photo
+from .trainer import CHECKPOINT, GUIDED_HINTS
 
 
 def load_run(run: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -179,7 +177,10 @@ def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: b
                 config[f"val_{GUIDED_HINTS}_hints"] = guided.to_dict()
             (staged / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         target = dest / name
-        _refuse_if_worse(target, report, force)
+        if guided is not None:  # without hints a guided engine is its base network: judge it by its hints
+            _refuse_if_worse(target, guided, force, f"val_{GUIDED_HINTS}_hints")
+        else:
+            _refuse_if_worse(target, report, force)
         (staged / "README.md").write_text(model_card(name, config, report, val_info, sha256_of(staged / WEIGHTS_FILE), command, guided))
         if target.exists():
             shutil.rmtree(target)
@@ -188,20 +189,25 @@ def export_run(run: Path, name: str, dest: Path, evaluate: bool = True, force: b
 
 
 def _rebuild(model: torch.nn.Module, arch: str, kwargs: dict[str, Any]) -> torch.nn.Module:
-    """``model``'s weights in architecture ``arch`` (strictly: the tensors must be the same)."""
+    """``model``'s weights in architecture ``arch``: the tensors must be the same, but for the
+    modules that engine adds (``added_modules``), which keep their untrained start."""
     engine = build_architecture(arch, **kwargs)
-    engine.load_state_dict(model.state_dict(), strict=True)
+    missing, unexpected = engine.load_state_dict(model.state_dict(), strict=False)
+    added = tuple(f"{module}." for module in getattr(engine, "added_modules", ()))
+    if unexpected or not all(name.startswith(added) for name in missing):
+        raise SystemExit(f"The weights do not fit architecture {arch} (missing {missing}, unexpected {unexpected}).")
     return engine.eval()
 
 
-def _refuse_if_worse(target: Path, report: Report | None, force: bool) -> None:
+def _refuse_if_worse(target: Path, report: Report | None, force: bool, key: str = "val") -> None:
     if force or not (target / CONFIG_FILE).is_file():
         return
-    previous = read_config(target).get("val")
+    with_hints = "" if key == "val" else f" with {GUIDED_HINTS} hints"
+    previous = read_config(target).get(key)
     if previous is None or report is None:
         raise SystemExit(f"{target} exists; pass --force to replace it without a validation comparison.")
     if report.model.psnr <= previous["model"]["psnr"]:
-        raise SystemExit(f"Not replacing {target}: val PSNR {report.model.psnr:.2f} dB does not beat "
+        raise SystemExit(f"Not replacing {target}: val PSNR {report.model.psnr:.2f} dB{with_hints} does not beat "
                          f"{previous['model']['psnr']:.2f} dB (use --force to override).")
 
 

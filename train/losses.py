@@ -17,6 +17,7 @@ from scipy.ndimage import gaussian_filter
 
 from colorize.archs.ab_bins import BIN_COUNT, BIN_POOL, BINS_PER_AXIS, bin_index
 from colorize.color import AB_SCALE, image_to_lab, normalize_ab
+from colorize.hints import sample_hints
 
 
 # One Lab unit of ab error, squared and normalised: keeps log(MSE) finite on a perfect crop.
@@ -37,6 +38,16 @@ def pixel_loss(ab_pred: torch.Tensor, ab_true: torch.Tensor, kind: str, weights:
     if kind == "psnr":
         return torch.log(per_pixel.flatten(1).mean(dim=1) + PSNR_FLOOR).mean()
     return per_pixel.mean()
+
+
+def simulated_hints(ab_true: torch.Tensor) -> torch.Tensor:
+    """Hint maps for a batch of true ab (Zhang et al. 2017's simulated user, ``sample_hints``):
+    1-30 patches per crop, and for half of the crops 5-15, around the 10 that the README's
+    figures measure. Drawn from torch's global generator, so a resumed run repeats them."""
+    many = torch.randint(1, 31, (len(ab_true),))
+    around_ten = torch.randint(5, 16, (len(ab_true),))
+    counts = torch.where(torch.rand(len(ab_true)) < 0.5, many, around_ten)
+    return sample_hints(ab_true.float(), counts.tolist())
 
 
 def bin_loss(logits: torch.Tensor, ab_true: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:

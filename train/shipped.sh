@@ -59,8 +59,13 @@ unet_gan()    { # pix2pix on effnet-unet's decoder (phase 10's run). Evaluated e
                 run unet-gan --kwargs "$REPLICATE" --recipe gan --init runs/effnet-unet-psnr2 --freeze encoder --gan-weight 0.5 \
                   --l1-weight 100 --real-label 0.9 --critic-lr-scale 0.5 --optimizer adam --lr 1e-4 --beta1 0.5 --steps 300 \
                   --batch-size 16 --crop 128 --channels-last --threads 2 --ema 0.99 --eval-every 100 --save-every 50; }
-unet_guided() { # no training: effnet-unet's network with hint corrections spread by Levin propagation
-                python -m train.export checkpoints/effnet-unet --name unet-guided --base effnet-unet --force > runs/unet-guided.log 2>&1; }
+unet_guided() { # effnet-unet's network, frozen, with hint corrections spread by likeness and Levin propagation: only
+                # the likeness (which pixels a hint's correction reaches) is trained, on simulated hints, scored with 10
+                # hints; stored as the likeness alone over effnet-unet's file
+                EXPORT=(--base effnet-unet)
+                RUN=likeness run unet-guided --recipe likeness --init checkpoints/effnet-unet \
+                  --freeze encoder,up4,up3,up2,up1,up0,head --crop 256 --crop-min 1.0 --crop-max 1.0 --batch-size 8 \
+                  --steps 450 --lr 1e-3 --beta1 0.9 --ema 0.99 --eval-every 150 --val-limit 50 --save-every 25 --threads 2; }
 shallow()     { EXPORT=(--padding-mode replicate)
                 run shallow --kwargs "$ZEROS" --recipe l1 --steps 600 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
                   --beta1 0.9 --schedule cosine --warmup 100 --eval-every 300; }

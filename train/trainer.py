@@ -5,7 +5,8 @@
 
 Per step: a batch of RGB crops becomes Lab on the device, the generator predicts ab from L,
 and the recipe's loss updates it (L1, MSE or the mean per-crop log MSE that a mean PSNR
-scores, optionally colour-rebalanced; or pix2pix's PatchGAN game). An EMA of the generator is
+scores, optionally colour-rebalanced; pix2pix's PatchGAN game; or, for ``unet-guided``, how
+far simulated hints' colours reach through its likeness). An EMA of the generator is
 what gets evaluated and exported. A checkpoint holds everything ``--resume`` needs to continue exactly: weights, optimiser and scaler
 states, the step and the RNG; it is a plain tensor dict loaded with ``weights_only=True``.
 """
@@ -37,11 +38,12 @@ from colorize.zoo import get_spec
 from .config import TrainConfig
 from .data import PhotosOnDisk, load_photos, training_batches
 from .discriminator import PatchDiscriminator
-from .losses import ColourRebalancer, bin_loss, gan_loss, pixel_loss
+from .losses import ColourRebalancer, bin_loss, gan_loss, pixel_loss, simulated_hints
 from .plots import plot_curves, sample_grid
 
 CHECKPOINT = "last.pt"
 SAMPLE_PHOTOS = 6
+GUIDED_HINTS = 10  # a guided model is also scored with this many true-colour hints per photo
 
 
 @dataclass(frozen=True)
@@ -136,9 +138,11 @@ def load_initial_weights(model: nn.Module, source: str) -> None:
         state = load_folder(path).state_dict()
     else:
         state = load_model(source).state_dict()
-    fresh = [name for name, tensor in model.state_dict().items() if name in state and state[name].shape != tensor.shape]
-    for name in fresh:  # a new head (e.g. ab bins instead of ab) starts from scratch
-        del state[name]
+    added = tuple(f"{module}." for module in getattr(model, "added_modules", ()))
+    fresh = [name for name, tensor in model.state_dict().items()
+             if (name in state and state[name].shape != tensor.shape) or (name not in state and name.startswith(added))]
+    for name in fresh:  # a new head (e.g. ab bins instead of ab) or module (unet-guided's likeness) starts afresh
+        state.pop(name, None)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if set(missing) != set(fresh) or unexpected:
         raise ValueError(f"--init {source}: weights do not fit (missing {missing}, unexpected {unexpected})")
@@ -240,6 +244,13 @@ class Trainer:
             group["lr"] = rate * group["lr_scale"]
         for group in self.opt_d.param_groups if self.opt_d else []:
             group["lr"] = rate * self.cfg.critic_lr_scale
+        if self.cfg.recipe == "likeness":  # unet-guided's likeness: the hints' colours reach the right pixels
+            hints = simulated_hints(ab)
+            with self._autocast():
+                ab_pred = self.generator(l, hints, output="likeness")
+            loss = pixel_loss(ab_pred, ab, "mse")
+            self._update(self.opt_g, self.scaler_g, loss)
+            return {"loss": loss.item()}
         if self.cfg.recipe == "bins":
             with self._autocast():
                 logits = self.generator(l, output="bins")
@@ -329,7 +340,8 @@ class Trainer:
         model = self.inference_model()
         was_training = model.training
         model.eval()
-        report, colorized = evaluate_photos(model, self.val_photos, self.spec.working_size, device=str(self.device))
+        hints = GUIDED_HINTS if self.cfg.recipe == "likeness" else 0
+        report, colorized = evaluate_photos(model, self.val_photos, self.spec.working_size, device=str(self.device), hints=hints)
         if was_training:
             self.train_mode()
         record = {"step": self.step, "val": report.to_dict()}
