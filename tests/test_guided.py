@@ -180,6 +180,21 @@ def test_a_colour_guide_stops_colour_at_an_edge_lightness_does_not_show():
     assert guided[0, 0, :, :12].mean() > 25.0  # the hinted half still takes the hints
     assert guided[0, 0, :, 36:].mean() < 0.5 * flooded[0, 0, :, 36:].mean()
 
+def test_levin_is_differentiable_in_the_hint_colours():
+    """The solve is linear in the hints' colours, and autograd follows them through it (the
+    likeness trains through Levin so): the gradient matches finite differences, at the
+    working size and through the down- and upsampling of ``side``."""
+    torch.manual_seed(0)
+    l = torch.rand(1, 1, 14, 18, dtype=torch.double) * 100
+    guide = torch.randn(1, 2, 14, 18, dtype=torch.double) * 10
+    mask = torch.zeros(1, 1, 14, 18, dtype=torch.double)
+    mask[0, 0, 3:5, 2:4] = mask[0, 0, 10, 12:15] = 1.0
+    colours = (torch.randn(1, 2, 14, 18, dtype=torch.double) * 20).requires_grad_(True)
+    for side in (None, 9):
+        spread = lambda ab: propagate_hints(l, torch.cat([ab, mask], dim=1), side, CORRECTION_FADE, colour_guide=guide)
+        assert torch.autograd.gradcheck(spread, (colours,), eps=1e-3)  # linear: a wide step is exact, a tiny one drowns in the solve's rounding
+
+
 def test_guided_default_is_the_default_without_hints_and_meets_a_hint_with_one():
     torch.manual_seed(0)
     plain = build_architecture("effnet-unet", padding_mode="replicate").eval()

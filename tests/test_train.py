@@ -451,16 +451,19 @@ def test_a_weights_folder_ships_as_the_guided_engine_with_only_its_likeness(fold
         load_model.cache_clear()
 
 
-def test_likeness_recipe_trains_only_the_likeness_and_ships_it_over_its_base(folders, tmp_path):
+@pytest.mark.parametrize("hint_loss_on", ["likeness", "ab"])
+def test_likeness_recipe_trains_only_the_likeness_and_ships_it_over_its_base(folders, tmp_path, hint_loss_on):
     """``--recipe likeness`` with everything else frozen: the network stays exactly its base,
-    the likeness learns from simulated hints, validation is scored with hints, and the run
-    exports with ``--base`` as the likeness alone."""
+    the likeness learns from simulated hints (scored before Levin or on the final colours,
+    through its solve), validation is scored with hints, and the run exports with ``--base``
+    as the likeness alone."""
     base = register_model(replace(MODELS["effnet-unet"], name="test-tiny-effnet", kwargs={**MODELS["effnet-unet"].kwargs, **TINY_KWARGS["effnet-unet"]}))
     try:
         save_pretrained(fresh_generator(tiny_config(folders, tmp_path, "effnet-unet")), base.local_dir,
                         {"arch": base.arch, "kwargs": base.kwargs, "working_size": 32})
         cfg = tiny_config(folders, tmp_path / "run", "unet-guided", recipe="likeness", init=str(base.local_dir),
-                          freeze="encoder,up4,up3,up2,up1,up0,head", eval_every=3)
+                          freeze="encoder,up4,up3,up2,up1,up0,head", eval_every=3,
+                          hint_loss_on=hint_loss_on)
         train(cfg)
         state, initial = load_checkpoint(Path(cfg.out)), load_model(base.local_dir).state_dict()
         likeness = {key for key in state["generator"] if key.startswith("likeness.")}

@@ -44,6 +44,7 @@ class TrainConfig:
     l1_weight: float = 100.0            # pix2pix's lambda
     critic_lr_scale: float = 1.0        # the critic's learning rate relative to the generator's
     real_label: float = 1.0             # the critic's target for real patches (0.9: one-sided label smoothing)
+    hint_loss_on: str = "likeness"      # likeness recipe: the colours after the likeness step (fast) | "ab", the final ones, through Levin
     ema: float = 0.999                  # decay of the exported EMA generator (0 = export the raw weights)
     eval_every: int = 500
     save_every: int = 250
@@ -67,6 +68,8 @@ class TrainConfig:
             raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(MODELS)}")
         if self.recipe not in ("l1", "mse", "psnr", "gan", "bins", "likeness"):
             raise ValueError(f"unknown recipe {self.recipe!r}")
+        if self.hint_loss_on not in ("likeness", "ab"):
+            raise ValueError(f"unknown --hint-loss-on {self.hint_loss_on!r}; choose likeness or ab")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

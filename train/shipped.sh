@@ -5,6 +5,7 @@
 # Each run logs to runs/<name>.log; export replaces checkpoints/<name>/ only if val improves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p runs
 DATA=../shared/data/train
 VAL=../shared/data/val
 COMMON=(--data "$DATA" --val "$VAL" --save-every 100 --val-limit 100)
@@ -61,11 +62,17 @@ unet_gan()    { # pix2pix on effnet-unet's decoder (phase 10's run). Evaluated e
                   --batch-size 16 --crop 128 --channels-last --threads 2 --ema 0.99 --eval-every 100 --save-every 50; }
 unet_guided() { # effnet-unet's network, frozen, with hint corrections spread by likeness and Levin propagation: only
                 # the likeness (which pixels a hint's correction reaches) is trained, on simulated hints, scored with 10
-                # hints; stored as the likeness alone over effnet-unet's file
+                # hints; stored as the likeness alone over effnet-unet's file. Phase 1 scores the colours before Levin
+                # (fast); phase 2 the final ones, through Levin's solve (the shipped phase 2 started from phase 1's
+                # exported fp16 weights, checkpoints/unet-guided at c37b087, rather than its run)
+                python -m train --model unet-guided --out runs/likeness "${COMMON[@]}" --recipe likeness \
+                  --init checkpoints/effnet-unet --freeze encoder,up4,up3,up2,up1,up0,head --crop 256 --crop-min 1.0 \
+                  --crop-max 1.0 --batch-size 8 --steps 450 --lr 1e-3 --beta1 0.9 --ema 0.99 --eval-every 150 --val-limit 50 \
+                  --save-every 25 --threads 2 > runs/likeness.log 2>&1
                 EXPORT=(--base effnet-unet)
-                RUN=likeness run unet-guided --recipe likeness --init checkpoints/effnet-unet \
+                RUN=through run unet-guided --recipe likeness --hint-loss-on ab --init runs/likeness \
                   --freeze encoder,up4,up3,up2,up1,up0,head --crop 256 --crop-min 1.0 --crop-max 1.0 --batch-size 8 \
-                  --steps 450 --lr 1e-3 --beta1 0.9 --ema 0.99 --eval-every 150 --val-limit 50 --save-every 25 --threads 2; }
+                  --steps 300 --lr 5e-4 --beta1 0.9 --ema 0.99 --eval-every 100 --val-limit 50 --save-every 25 --threads 2; }
 shallow()     { EXPORT=(--padding-mode replicate)
                 run shallow --kwargs "$ZEROS" --recipe l1 --steps 600 --batch-size 16 --crop 128 --optimizer adamw --lr 1e-3 \
                   --beta1 0.9 --schedule cosine --warmup 100 --eval-every 300; }

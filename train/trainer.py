@@ -247,7 +247,7 @@ class Trainer:
         if self.cfg.recipe == "likeness":  # unet-guided's likeness: the hints' colours reach the right pixels
             hints = simulated_hints(ab)
             with self._autocast():
-                ab_pred = self.generator(l, hints, output="likeness")
+                ab_pred = self.generator(l, hints, output=self.cfg.hint_loss_on)
             loss = pixel_loss(ab_pred, ab, "mse")
             self._update(self.opt_g, self.scaler_g, loss)
             return {"loss": loss.item()}

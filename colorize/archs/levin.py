@@ -64,18 +64,12 @@ def affinity_weights(y: np.ndarray, edge_step: float | None = EDGE_STEP) -> np.n
     return weights / np.maximum(weights.sum(axis=0), np.finfo(weights.dtype).tiny)
 
 
-def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: float | None = EDGE_STEP,
-              fade: float = 0.0) -> np.ndarray:
-    """Solve for ab everywhere given ``hint_ab`` (2, H, W) where ``mask`` (H, W) is set
-    (``y`` and ``edge_step`` as in ``affinity_weights``).
-
-    With ``fade`` > 0 each pixel asks for only (1 - fade) of its neighbours' mean, so colour
-    fades towards zero far from every hint; even a tiny fade stops it at strong edges, where
-    the links are weaker than the fade. Returns (2, H, W). With no hints ab is zero (gray).
-    """
+def levin_system(y: np.ndarray, mask: np.ndarray, edge_step: float | None = EDGE_STEP,
+                 fade: float = 0.0) -> scipy.sparse.linalg.SuperLU:
+    """The factorised linear system whose solution spreads the colours set where ``mask``
+    (H, W) is: each free pixel equals (1 - ``fade``) x the weighted mean of its neighbours,
+    each hinted pixel its hint (``y`` and ``edge_step`` as in ``affinity_weights``)."""
     height, width = y.shape[-2:]
-    if not mask.any():
-        return np.zeros((2, height, width))
     count = height * width
     index = np.arange(count).reshape(height, width)
     padded = np.pad(index, 1, constant_values=-1)
@@ -89,9 +83,49 @@ def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: f
         cols.append(neighbour[keep])
         values.append(-(1.0 - fade) * weights[k].reshape(-1)[keep])
     system = scipy.sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
-    targets = (hint_ab.reshape(2, -1) * ~free).T
-    solution = scipy.sparse.linalg.splu(system).solve(np.ascontiguousarray(targets))
-    return solution.T.reshape(2, height, width)
+    return scipy.sparse.linalg.splu(system)
+
+
+def propagate(y: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray, edge_step: float | None = EDGE_STEP,
+              fade: float = 0.0) -> np.ndarray:
+    """Solve for ab everywhere given ``hint_ab`` (2, H, W) where ``mask`` (H, W) is set
+    (``y`` and ``edge_step`` as in ``affinity_weights``).
+
+    With ``fade`` > 0 each pixel asks for only (1 - fade) of its neighbours' mean, so colour
+    fades towards zero far from every hint; even a tiny fade stops it at strong edges, where
+    the links are weaker than the fade. Returns (2, H, W). With no hints ab is zero (gray).
+    """
+    if not mask.any():
+        return np.zeros((2, *y.shape[-2:]))
+    targets = (hint_ab * mask.astype(bool)).reshape(2, -1).T
+    solution = levin_system(y, mask, edge_step, fade).solve(np.ascontiguousarray(targets))
+    return solution.T.reshape(2, *y.shape[-2:])
+
+
+class _Solve(torch.autograd.Function):
+    """x = A⁻¹ b for a factorised A, differentiable in b: b's gradient is A⁻ᵀ times x's,
+    one more solve with the same factors. This lets a network learn through the propagation."""
+
+    @staticmethod
+    def forward(ctx, targets: torch.Tensor, factors: scipy.sparse.linalg.SuperLU) -> torch.Tensor:
+        ctx.factors = factors
+        return torch.from_numpy(factors.solve(targets.detach().double().cpu().numpy())).to(targets)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        solved = ctx.factors.solve(np.ascontiguousarray(grad.double().cpu().numpy()), trans="T")
+        return torch.from_numpy(solved).to(grad), None
+
+
+def _propagate_tensor(guide: torch.Tensor, hint: torch.Tensor, fade: float) -> torch.Tensor:
+    """``propagate`` for one guide (C, H, W) and hint map (3, H, W), differentiable in the
+    hint colours."""
+    mask = hint[2] > 0.5
+    if not mask.any():
+        return hint[:2] * 0
+    factors = levin_system(guide.double().cpu().numpy() / 100, mask.cpu().numpy(), fade=fade)
+    targets = (hint[:2] * mask).flatten(1).T.contiguous()
+    return _Solve.apply(targets, factors).T.reshape(hint[:2].shape)
 
 
 def propagate_hints(l: torch.Tensor, hints: torch.Tensor, side: int | None = None, fade: float = 0.0,
@@ -100,20 +134,16 @@ def propagate_hints(l: torch.Tensor, hints: torch.Tensor, side: int | None = Non
     ab (N, 2, H, W). With ``side``, each system is solved at about ``side``² pixels and the
     result upsampled: the solve grows faster than the pixel count, the spread colour is smooth.
     ``colour_guide`` (N, 2, H, W), ab in Lab units, joins lightness in the affinities (weighted
-    by ``COLOUR_GUIDE_WEIGHT``). The solve is a constant to autograd: no gradient flows back
-    through it into ``hints``."""
-    l, hints = l.detach(), hints.detach()
+    by ``COLOUR_GUIDE_WEIGHT``). The result is linear in the hint colours, and autograd follows
+    them through the solve; lightness, mask and guide only shape the system, a constant to it."""
+    l = l.detach()
     guide = l if colour_guide is None else torch.cat([l, COLOUR_GUIDE_WEIGHT * colour_guide.detach().to(l)], dim=1)
     height, width = l.shape[-2:]
     scale = 1.0 if side is None else min(1.0, side / (height * width) ** 0.5)
     shape = (max(1, round(height * scale)), max(1, round(width * scale)))
     small_guide = F.interpolate(guide, size=shape, mode="area") if scale < 1 else guide
-    small_hints = resize_hints(hints, shape)
-    solved = torch.from_numpy(np.stack([
-        propagate(channels.double().cpu().numpy() / 100, hint[:2].double().cpu().numpy(), hint[2].cpu().numpy() > 0.5,
-                  fade=fade)
-        for channels, hint in zip(small_guide, small_hints)
-    ])).to(l)
+    small_hints = resize_hints(hints.to(l), shape)
+    solved = torch.stack([_propagate_tensor(channels, hint, fade) for channels, hint in zip(small_guide, small_hints)])
     return F.interpolate(solved, size=(height, width), mode="bilinear", align_corners=False) if scale < 1 else solved
 
 
