@@ -5,8 +5,9 @@ by fastai's DynamicUnet and used in the seed projects (Isola et al. 2017 for the
 generator): a ResNet-18 whose first convolution takes the single L channel, and a decoder
 that upsamples 2x five times, each time concatenating the encoder map of the same size and
 refining with two 3x3 conv-BN-ReLU layers. About 14.5 M parameters, 11.2 M of them in the
-encoder. Trained with L1 it gives the best PSNR here; the same network trained against a
-PatchGAN discriminator (``unet-gan``) trades a little PSNR for livelier colour.
+encoder. Trained here with L1 from scratch on 6,000 photos it beats the gray baseline by
+0.5 dB but paints no green and no blue: the sepia bias that the ImageNet-pretrained
+``effnet-unet`` (the default) was built to cure.
 """
 
 from __future__ import annotations
