@@ -186,6 +186,12 @@ def load_model(name_or_path: str | Path = "default", device: str = "cpu") -> Col
     return model.to(device, memory_format=torch.channels_last)
 
 
+def model_config(name: str) -> dict[str, Any]:
+    """The ``config.json`` of a table model that has weights (what ``train.export`` wrote:
+    architecture, training settings and the validation scores it measured)."""
+    return read_config(resolve_weights(get_spec(name)))
+
+
 def working_size_of(name_or_path: str | Path) -> int:
     """The working resolution of a table model or a weights folder (from its config)."""
     path = Path(name_or_path)

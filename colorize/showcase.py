@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +19,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .archs import ARCHITECTURES
 from .color import gray_image, image_to_lab, is_grayscale, lab_to_image
 from .hints import HintInput, Point
-from .hub import has_weights
+from .hub import has_weights, model_config
 from .io import ImageSource, load_image, resize_short_side
 from .metrics import Report, Scores, colourfulness, score
 from .pipeline import merge_full_resolution, predict_colour
@@ -283,15 +285,33 @@ def channel_images(image: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def model_guide() -> str:
-    """Markdown about every model family, written from the model table."""
+    """Markdown about every model family, written from the model table and, for trained
+    models, the validation scores their export measured."""
     sections = []
     for name, spec in MODELS.items():
-        status = "" if has_weights(name) else " *(not trained yet)*"
+        trained = has_weights(name)
+        status = "" if trained else " *(not trained yet)*"
         sections.append(
             f"**{name}**{status}: {spec.description}  \n"
             f"*Based on:* {spec.reference}.  \n*Good at:* {spec.good_at}.  \n*Weak at:* {spec.bad_at}."
+            + (measured_scores(model_config(name)) if trained and ARCHITECTURES[spec.arch].needs_weights else "")
         )
     return "\n\n".join(sections)
+
+
+def measured_scores(config: dict) -> str:
+    """One line of a weights folder's validation scores beside the gray baseline's, in the
+    words of the metric guide; empty when its export did not evaluate it."""
+    val = config.get("val")
+    if not val:
+        return ""
+    model, gray = val["model"], val["gray"]
+    line = (f"  \n*Measured on the validation photos:* PSNR {model['psnr']:.2f} dB (gray {gray['psnr']:.2f}), "
+            f"colourfulness {model['colourfulness']:.1f} (real photos {val['target_colourfulness']:.1f}); "
+            f"of the truly green pixels {model['green_recall']:.0%} come out green, of the blue ones {model['blue_recall']:.0%}")
+    with_hints = [(int(key.split("_")[1]), scores) for key, scores in config.items() if re.fullmatch(r"val_\d+_hints", key)]
+    line += "".join(f"; with {hints} true-colour hints, PSNR {scores['model']['psnr']:.2f} dB" for hints, scores in with_hints)
+    return line + "."
 
 
 def comparison_table(results: Sequence[tuple[str, Showcase]]) -> tuple[list[str], list[list]]:

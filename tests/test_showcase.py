@@ -53,6 +53,35 @@ def test_model_guide_is_written_from_the_table():
         assert f"**{name}**" in guide and spec.reference in guide and spec.bad_at in guide
 
 
+def test_model_guide_gives_a_trained_model_the_scores_its_export_measured():
+    import json
+
+    from colorize.hub import CONFIG_FILE
+
+    config_file = MODELS["shallow"].local_dir / CONFIG_FILE
+    plain = config_file.read_text()
+    scores = {"psnr": 23.63, "colourfulness": 10.6, "green_recall": 0.02, "blue_recall": 0.0}
+    val = {"model": scores, "gray": {**scores, "psnr": 23.09}, "target_colourfulness": 39.8}
+    try:
+        config_file.write_text(json.dumps({**json.loads(plain), "val": val}))  # as train.export writes it
+        sections = {section.split("**")[1]: section for section in model_guide().split("\n\n")}
+    finally:
+        config_file.write_text(plain)
+    assert "PSNR 23.63 dB (gray 23.09), colourfulness 10.6 (real photos 39.8)" in sections["shallow"]
+    assert "Measured" not in sections["cnn"] and "Measured" not in sections["levin"]  # no scores stored / no weights
+
+
+def test_measured_scores_name_every_hint_count_and_stay_silent_without_an_evaluation():
+    from colorize.showcase import measured_scores
+
+    scores = {"psnr": 25.0, "colourfulness": 20.0, "green_recall": 0.5, "blue_recall": 0.25}
+    val = {"model": scores, "gray": {**scores, "psnr": 23.0}, "target_colourfulness": 40.0}
+    line = measured_scores({"val": val, "val_3_hints": {**val, "model": {**scores, "psnr": 27.5}}})
+    assert "PSNR 25.00 dB (gray 23.00)" in line and "50% come out green, of the blue ones 25%" in line
+    assert line.endswith("with 3 true-colour hints, PSNR 27.50 dB.")
+    assert measured_scores({"arch": "cnn"}) == ""
+
+
 def test_suggested_colour_is_the_automatic_models_colour_at_the_point(colour_photo):
     from colorize.pipeline import colorize_with_details
     from colorize.showcase import colour_at, preview, suggest_colour
