@@ -259,6 +259,30 @@ def test_psnr_recipe_prefers_what_a_mean_psnr_prefers_where_mse_does_not():
                  for name, ab in (("uneven", uneven), ("even", even))}
     assert mean_psnr["uneven"] > mean_psnr["even"]
 
+def test_chroma_deficit_asks_for_the_truths_colourfulness_and_never_more():
+    from train.losses import chroma_deficit
+
+    truth = torch.zeros(2, 2, 8, 8)
+    truth[0, 0], truth[1, 1, :4] = 30.0, -20.0  # a red crop (chroma 30) and a half-blue one (mean chroma 10)
+    assert chroma_deficit(torch.zeros_like(truth), truth).item() == pytest.approx(20.0, abs=1e-2)  # gray: all missing
+    assert chroma_deficit(truth, truth).item() == pytest.approx(0.0, abs=1e-2)
+    assert chroma_deficit(2 * truth, truth).item() == 0.0  # more colourful than the truth: no reward
+    wrong_hue = torch.zeros_like(truth)
+    wrong_hue[:, 1] = torch.tensor([30.0, 10.0]).view(2, 1, 1)  # as much chroma, another hue: the pixel loss's job
+    assert chroma_deficit(wrong_hue, truth).item() == pytest.approx(0.0, abs=1e-2)
+
+
+def test_colour_weight_adds_the_chroma_deficit_to_the_pixel_loss_and_only_there(folders, tmp_path):
+    cfg = tiny_config(folders, tmp_path / "run", "shallow", recipe="psnr", colour_weight=0.05, steps=2)
+    trained = load_checkpoint(train(cfg))["generator"]
+    records = [r for r in read_log(tmp_path / "run") if "val" not in r]
+    assert all(record["chroma_deficit"] > 0 for record in records)  # an untrained network is paler than the photos
+    plain = load_checkpoint(train(tiny_config(folders, tmp_path / "plain", "shallow", recipe="psnr", steps=2)))["generator"]
+    assert any(not torch.equal(trained[key], plain[key]) for key in plain)  # the term changed the updates
+    with pytest.raises(ValueError, match="colour-weight"):
+        tiny_config(folders, tmp_path / "gan", "shallow", recipe="gan", colour_weight=0.05)
+
+
 @pytest.mark.parametrize("model, recipe", [("shallow", "l1"), ("cnn", "mse")])
 def test_loss_decreases_on_a_fixed_batch(folders, tmp_path, model, recipe):
     trainer = Trainer(tiny_config(folders, tmp_path / "run", model, recipe=recipe, val="", kwargs={

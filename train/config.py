@@ -40,6 +40,7 @@ class TrainConfig:
     schedule: str = "constant"          # constant | cosine (with `warmup` steps of linear warm-up)
     warmup: int = 0
     rebalance: float = 0.0              # colour rebalancing strength: 0 off, 1 inverse frequency, Zhang et al. 0.5
+    colour_weight: float = 0.0          # l1/mse/psnr: + this x each crop's missing mean chroma (Lab units), against the sepia bias
     gan_weight: float = 1.0             # adversarial term; the L1 term is multiplied by `l1_weight`
     l1_weight: float = 100.0            # pix2pix's lambda
     critic_lr_scale: float = 1.0        # the critic's learning rate relative to the generator's
@@ -70,6 +71,8 @@ class TrainConfig:
             raise ValueError(f"unknown recipe {self.recipe!r}")
         if self.hint_loss_on not in ("likeness", "ab"):
             raise ValueError(f"unknown --hint-loss-on {self.hint_loss_on!r}; choose likeness or ab")
+        if self.colour_weight and self.recipe not in ("l1", "mse", "psnr"):
+            raise ValueError(f"--colour-weight adds to the l1, mse and psnr recipes, not to {self.recipe!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

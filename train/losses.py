@@ -40,6 +40,21 @@ def pixel_loss(ab_pred: torch.Tensor, ab_true: torch.Tensor, kind: str, weights:
     return per_pixel.mean()
 
 
+def chroma_deficit(ab_pred: torch.Tensor, ab_true: torch.Tensor) -> torch.Tensor:
+    """How much paler than the truth each crop comes out, in Lab chroma units, averaged over crops.
+
+    A colourfulness term against the sepia bias: a regression loss is cheapest with every
+    uncertain colour pulled towards gray, so the crop as a whole ends up paler than the photo.
+    This asks only that each crop's mean chroma reach the truth's, and leaves the network to
+    choose where to add it (where it is surest of the hue), unlike a uniform colour gain.
+    Zero once a crop is as colourful as the truth: it never rewards overshooting.
+    """
+    def mean_chroma(ab: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt(ab.float().square().sum(dim=1) + 1e-6).flatten(1).mean(dim=1)
+
+    return torch.relu(mean_chroma(ab_true) - mean_chroma(ab_pred)).mean()
+
+
 def simulated_hints(ab_true: torch.Tensor) -> torch.Tensor:
     """Hint maps for a batch of true ab (Zhang et al. 2017's simulated user, ``sample_hints``):
     1-30 patches per crop, and for half of the crops 5-15, around the 10 that the README's

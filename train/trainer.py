@@ -38,7 +38,7 @@ from colorize.zoo import get_spec
 from .config import TrainConfig
 from .data import PhotosOnDisk, load_photos, training_batches
 from .discriminator import PatchDiscriminator
-from .losses import ColourRebalancer, bin_loss, gan_loss, pixel_loss, simulated_hints
+from .losses import ColourRebalancer, bin_loss, chroma_deficit, gan_loss, pixel_loss, simulated_hints
 from .plots import plot_curves, sample_grid
 
 CHECKPOINT = "last.pt"
@@ -261,8 +261,12 @@ class Trainer:
             ab_pred = self.generator(l)
         if self.critic is None:
             loss = pixel_loss(ab_pred, ab, self.cfg.recipe, weights)
-            self._update(self.opt_g, self.scaler_g, loss)
-            return {"loss": loss.item()}
+            if not self.cfg.colour_weight:
+                self._update(self.opt_g, self.scaler_g, loss)
+                return {"loss": loss.item()}
+            deficit = chroma_deficit(ab_pred, ab)
+            self._update(self.opt_g, self.scaler_g, loss + self.cfg.colour_weight * deficit)
+            return {"loss": loss.item(), "chroma_deficit": deficit.item()}
         return self._gan_step(l, ab, ab_pred, weights)
 
     def _gan_step(self, l: torch.Tensor, ab: torch.Tensor, ab_pred: torch.Tensor, weights: torch.Tensor | None) -> dict[str, float]:
