@@ -235,8 +235,10 @@ def build_demo() -> gr.Blocks:
                     results = [*colorize_tab(shared), *guided_tab(shared), *compare_tab(shared), *learn_tab(shared)]
                     video_tab(shared)
         gr.Examples(example_files(), inputs=photo, label="Examples (the last one is a real black-and-white photo)")
-        photo.change(studio.new_photo, photo, [photo, shared.opened, canvas, status], api_name=False).then(
-            lambda: [None] * len(results), None, results, api_name=False)
+        # Old results go first, then the photo is opened: a Colorize pressed at once after an upload
+        # must not have its result wiped by a clearing that comes after it (a big photo opens slowly).
+        photo.change(lambda: [None] * len(results), None, results, api_name=False).then(
+            studio.new_photo, photo, [photo, shared.opened, canvas, status], api_name=False)
         model.change(lambda name: get_spec(name).working_size, model, working_size, api_name=False)
     demo.queue(default_concurrency_limit=2, max_size=32)
     return demo
